@@ -1,0 +1,43 @@
+# The README's two commands: `make run` and `make test`. Everything else is a helper.
+VENV    ?= .venv
+PYTHON  ?= python3
+PY      := $(VENV)/bin/python
+STAMP   := $(VENV)/.installed
+
+# Test services: the machine's PostgreSQL and Redis (override to point elsewhere).
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/thankview
+TEST_REDIS_URL    ?= redis://127.0.0.1:6379/15
+PYTEST_ARGS       ?=
+
+.PHONY: run test install bench lint clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Embedded defaults: SQLite, filesystem Celery broker, local Salesforce simulator.
+run: export DEBUG = true
+run: export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+run: $(STAMP)
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+	@echo "Starting web (http://127.0.0.1:8000), Celery worker + beat and the Salesforce simulator. Ctrl-C stops them."
+	$(VENV)/bin/honcho start
+
+test: export DATABASE_URL = $(TEST_DATABASE_URL)
+test: export TEST_REDIS_URL := $(TEST_REDIS_URL)
+test: $(STAMP)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(PY) -m benchmarks.run
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf $(VENV) db.sqlite3 .celery .sfsim staticfiles .pytest_cache .pytest_media

@@ -1,0 +1,3 @@
+"""Public, token-bound recipient endpoints and webhooks (no login)."""
+
+urlpatterns = []

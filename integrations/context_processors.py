@@ -1,0 +1,3 @@
+def banners(request):
+    """Integration error banners for the page header (filled by the Salesforce connection)."""
+    return {}

@@ -1,0 +1,3 @@
+"""The fixed OAuth callback shared by all portals."""
+
+urlpatterns = []

@@ -1,0 +1,36 @@
+import importlib
+import os
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from thankview.services import portal_create_or_update
+
+DEMO_SLUG = "demo"
+DEMO_EMAIL = "admin@demo.thankview.local"
+DEMO_PASSWORD = os.environ.get("DEMO_ADMIN_PASSWORD", "thankview-demo")
+
+
+class Command(BaseCommand):
+    help = "Create (or refresh) the demo portal used by `make run`. Safe to run repeatedly."
+
+    def handle(self, *args, **options):
+        portal, user, created = portal_create_or_update(
+            slug=DEMO_SLUG, name="Demo University", admin_email=DEMO_EMAIL, admin_password=DEMO_PASSWORD
+        )
+        # Support staff use Django admin; the demo admin is both so that every page is reachable.
+        user.is_staff = user.is_superuser = True
+        user.save(update_fields=["is_staff", "is_superuser"])
+        # Each app that has demo data provides `<app>.demo.seed(portal=..., user=...)`.
+        for app in ("contacts", "engagement", "integrations"):
+            try:
+                module = importlib.import_module(f"{app}.demo")
+            except ModuleNotFoundError:
+                continue
+            summary = module.seed(portal=portal, user=user)
+            if summary:
+                self.stdout.write(f"  {app}: {summary}")
+        self.stdout.write(self.style.SUCCESS("Demo portal ready."))
+        self.stdout.write(f"  Open   {settings.SITE_URL}/ and sign in")
+        self.stdout.write(f"  Email  {DEMO_EMAIL}")
+        self.stdout.write(f"  Pass   {DEMO_PASSWORD}")

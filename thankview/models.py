@@ -1,0 +1,48 @@
+"""Tenancy: a Portal is one customer's workspace; users reach it through a Membership."""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+
+# First path segments the site itself uses; a portal slug may not take one of them.
+RESERVED_SLUGS = frozenset(
+    {"admin", "accounts", "api", "v", "t", "webhooks", "integrations", "static", "media", "health"}
+)
+
+
+def validate_portal_slug(value):
+    if value.lower() in RESERVED_SLUGS:
+        raise ValidationError(f"“{value}” is reserved by the site; choose another slug.")
+
+
+class Portal(models.Model):
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=60, unique=True, validators=[validate_portal_slug])
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        ADMIN = "admin", "Admin"
+        STAFF = "staff", "Staff"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    portal = models.ForeignKey(Portal, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.STAFF)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "portal"], name="membership_unique_user_portal")]
+
+    def __str__(self):
+        return f"{self.user} in {self.portal} ({self.role})"
+
+    @property
+    def is_admin(self):
+        return self.role == self.Role.ADMIN

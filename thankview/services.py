@@ -1,0 +1,58 @@
+"""Operations that write tenancy data."""
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from .models import Membership, Portal
+
+
+@transaction.atomic
+def portal_create_or_update(*, slug, name, admin_email, admin_password=None):
+    """Create (or update) a portal and make ``admin_email`` its admin. Idempotent.
+
+    Re-running with the same slug renames the portal and resets the admin's password
+    when one is given; it never creates a second portal, user or membership.
+    Returns ``(portal, user, created)``.
+    """
+    portal, created = Portal.objects.update_or_create(slug=slug, defaults={"name": name})
+    portal.full_clean()
+    User = get_user_model()
+    email = admin_email.strip().lower()
+    user = User.objects.filter(email__iexact=email).first()
+    if user is None:
+        user = User(username=email[:150], email=email)
+    if admin_password:
+        user.set_password(admin_password)
+    elif not user.pk:
+        user.set_unusable_password()
+    user.save()
+    _ensure_allauth_email(user)
+    Membership.objects.update_or_create(user=user, portal=portal, defaults={"role": Membership.Role.ADMIN})
+    return portal, user, created
+
+
+def _ensure_allauth_email(user):
+    # allauth logs in by its EmailAddress rows; keep one, primary and verified.
+    from allauth.account.models import EmailAddress
+
+    EmailAddress.objects.update_or_create(
+        user=user, email=user.email, defaults={"primary": True, "verified": True}
+    )
+
+
+@transaction.atomic
+def membership_add(*, portal, email, role, password=None):
+    """Add a user (created when new) to a portal with a role. Idempotent."""
+    User = get_user_model()
+    email = email.strip().lower()
+    user = User.objects.filter(email__iexact=email).first()
+    if user is None:
+        user = User(username=email[:150], email=email)
+        if password:
+            user.set_password(password)
+        else:
+            user.set_unusable_password()
+        user.save()
+    _ensure_allauth_email(user)
+    membership, _ = Membership.objects.update_or_create(user=user, portal=portal, defaults={"role": role})
+    return membership

@@ -1,0 +1,227 @@
+"""Settings, read from the environment (12-factor).
+
+Every setting that can change between deployments is read here, once, through one
+django-environ ``Env`` with strict parsing: a malformed boolean or integer is an error
+at start-up, not a silent default. The defaults are the *embedded* ones used by
+``make run`` on a fresh machine: a SQLite file, a Celery broker on the filesystem and
+the local Salesforce simulator. Production sets the variables listed in README.md.
+"""
+
+import base64
+import hashlib
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+
+# DEBUG: development only. Defaults to off so that a deployment that forgets it is safe.
+DEBUG = env.bool("DEBUG", default=False)
+
+# SECRET_KEY: required in production. Development (DEBUG) gets a fixed, clearly
+# insecure key so `make run` works with no configuration.
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("Set SECRET_KEY (or DEBUG=true for local development).")
+    SECRET_KEY = "django-insecure-local-development-only-do-not-deploy"
+
+# ALLOWED_HOSTS: comma-separated host names the portal answers to.
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+
+# SITE_URL: the public base URL of the portal, used for links that leave the request
+# (emails, Salesforce Url__c). Defaults to the development server.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "allauth",
+    "allauth.account",
+    "django_celery_beat",
+    "thankview",
+    "contacts",
+    "engagement",
+    "integrations",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+]
+
+ROOT_URLCONF = "thankview.urls"
+WSGI_APPLICATION = "thankview.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "thankview.context_processors.portals",
+                "integrations.context_processors.banners",
+            ],
+        },
+    },
+]
+
+# DATABASE_URL: e.g. postgres://user:pass@host:5432/name. Default: a SQLite file.
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# CACHE_URL: rate limits and short-lived state. Use redis://... when several processes
+# serve the portal so that limits are shared.
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+
+# django-allauth: email + password, no public sign-up (portal admins invite people).
+ACCOUNT_ADAPTER = "thankview.adapters.InviteOnlyAccountAdapter"
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_LOGOUT_ON_GET = False
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "home"
+ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env.str("TIME_ZONE", default="UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+# MEDIA_ROOT: where uploaded files (video replies, imports) are stored.
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
+MEDIA_URL = "media/"
+
+# Uploads: contact imports are refused above this size, with a message that says so.
+CONTACT_IMPORT_MAX_BYTES = env.int("CONTACT_IMPORT_MAX_BYTES", default=20 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 * 1024 * 1024)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+
+# EMAIL_URL: smtp://user:pass@host:587 (smtp+tls://...) or consolemail:// (default).
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="ThankView <no-reply@thankview.local>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# FIELD_ENCRYPTION_KEYS: comma-separated Fernet keys; the first encrypts, all decrypt, so
+# keys rotate by putting a new key first. Development derives one from SECRET_KEY.
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
+if not FIELD_ENCRYPTION_KEYS:
+    if not DEBUG:
+        raise ImproperlyConfigured("Set FIELD_ENCRYPTION_KEYS (Fernet keys, comma-separated).")
+    FIELD_ENCRYPTION_KEYS = [
+        base64.urlsafe_b64encode(hashlib.sha256(SECRET_KEY.encode()).digest()).decode()
+    ]
+
+# Celery. CELERY_BROKER_URL defaults to kombu's filesystem transport, which needs no
+# server; production uses redis://.
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
+CELERY_FILESYSTEM_DIR = BASE_DIR / ".celery"
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(CELERY_FILESYSTEM_DIR / "queue"),
+        "data_folder_out": str(CELERY_FILESYSTEM_DIR / "queue"),
+        "processed_folder": str(CELERY_FILESYSTEM_DIR / "processed"),
+        "store_processed": False,
+    }
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+
+# Salesforce. With no SALESFORCE_CLIENT_ID the portal talks to the local simulator
+# (sfsim), which `make run` starts; the settings page says so plainly.
+SALESFORCE_SIMULATOR_URL = env.str("SALESFORCE_SIMULATOR_URL", default="https://127.0.0.1:8765")
+SALESFORCE_CLIENT_ID = env.str("SALESFORCE_CLIENT_ID", default="")
+SALESFORCE_USES_SIMULATOR = not SALESFORCE_CLIENT_ID
+if SALESFORCE_USES_SIMULATOR:
+    SALESFORCE_CLIENT_ID = "sfsim-client-id"
+    SALESFORCE_CLIENT_SECRET = "sfsim-client-secret"
+    SALESFORCE_LOGIN_URL = env.str("SALESFORCE_LOGIN_URL", default=SALESFORCE_SIMULATOR_URL)
+    SALESFORCE_SANDBOX_URL = env.str("SALESFORCE_SANDBOX_URL", default=SALESFORCE_SIMULATOR_URL)
+    # SALESFORCE_CA_BUNDLE: the simulator's self-signed CA (development and tests only).
+    SALESFORCE_CA_BUNDLE = env.str("SALESFORCE_CA_BUNDLE", default=str(BASE_DIR / ".sfsim" / "ca.pem"))
+else:
+    SALESFORCE_CLIENT_SECRET = env.str("SALESFORCE_CLIENT_SECRET", default="")
+    if not SALESFORCE_CLIENT_SECRET:
+        raise ImproperlyConfigured("SALESFORCE_CLIENT_ID is set but SALESFORCE_CLIENT_SECRET is not.")
+    SALESFORCE_LOGIN_URL = env.str("SALESFORCE_LOGIN_URL", default="https://login.salesforce.com")
+    SALESFORCE_SANDBOX_URL = env.str("SALESFORCE_SANDBOX_URL", default="https://test.salesforce.com")
+    SALESFORCE_CA_BUNDLE = env.str("SALESFORCE_CA_BUNDLE", default="") or None
+SALESFORCE_API_VERSION = env.str("SALESFORCE_API_VERSION", default="62.0")
+# How often the sync runs, and how long activity settles before it is synced.
+SALESFORCE_SYNC_INTERVAL_SECONDS = env.int("SALESFORCE_SYNC_INTERVAL_SECONDS", default=7200)
+SALESFORCE_SYNC_BUFFER_SECONDS = env.int("SALESFORCE_SYNC_BUFFER_SECONDS", default=1800)
+
+# Production hardening; `manage.py check --deploy` passes with these when DEBUG is off.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_TLS_PROXY", default=False) else None
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

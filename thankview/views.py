@@ -1,0 +1,19 @@
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+
+from .models import Membership
+from .tenancy import portal_view
+
+
+@login_required
+def home(request):
+    """Send the user to their portal, or let them choose when they have several."""
+    memberships = list(Membership.objects.filter(user=request.user).select_related("portal"))
+    if len(memberships) == 1:
+        return redirect("portal_home", portal_slug=memberships[0].portal.slug)
+    return render(request, "thankview/home.html", {"memberships": memberships})
+
+
+@portal_view
+def portal_home(request):
+    return redirect("contacts:list", portal_slug=request.portal.slug)
