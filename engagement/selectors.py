@@ -1,0 +1,109 @@
+"""Reads for engagement. Portal-scoped selectors take ``portal`` and never cross it."""
+
+from collections import defaultdict
+
+from django.db.models import Count, Q
+
+from .models import ApiKey, Campaign, EngagementEvent, EventType, Send
+from .state import send_state
+
+_STATE_FIELDS = ("send_id", "type", "occurred_at", "received_at", "data")
+
+
+def campaign_list(*, portal):
+    return Campaign.objects.filter(portal=portal).annotate(send_count=Count("sends"))
+
+
+def campaign_get(*, portal, pk):
+    """The portal's campaign or ``Campaign.DoesNotExist`` (another portal's id included)."""
+    return Campaign.objects.select_related("portal").get(portal=portal, pk=pk)
+
+
+def send_list(*, campaign):
+    return Send.objects.filter(campaign=campaign).select_related("contact").order_by("contact__email", "id")
+
+
+def send_get(*, portal, pk, campaign_pk=None):
+    qs = Send.objects.select_related("campaign", "campaign__portal", "contact").filter(campaign__portal=portal)
+    if campaign_pk is not None:
+        qs = qs.filter(campaign_id=campaign_pk)
+    return qs.get(pk=pk)
+
+
+def send_by_token(token):
+    """The send with this token, or None. The token is the recipient's only credential."""
+    if not token or len(token) > 64:
+        return None
+    return Send.objects.select_related("campaign", "campaign__portal", "contact").filter(token=token).first()
+
+
+def events_for_sends(send_ids, *, cutoff=None):
+    """``{send_id: [event, ...]}`` for every id given (empty lists included), in one query.
+
+    With ``cutoff``, only events received at or before it (the sync's settled view).
+    """
+    send_ids = list(send_ids)
+    result = {send_id: [] for send_id in send_ids}
+    if not send_ids:
+        return result
+    qs = EngagementEvent.objects.filter(send_id__in=send_ids).only(*_STATE_FIELDS).order_by("occurred_at", "id")
+    if cutoff is not None:
+        qs = qs.filter(received_at__lte=cutoff)
+    for event in qs:
+        result[event.send_id].append(event)
+    return result
+
+
+def send_states(send_ids, *, cutoff=None):
+    """``{send_id: SendState}`` for every id given, from one query."""
+    return {
+        send_id: send_state(events, cutoff=cutoff)
+        for send_id, events in events_for_sends(send_ids, cutoff=cutoff).items()
+    }
+
+
+def send_events(*, send):
+    return EngagementEvent.objects.filter(send=send).order_by("occurred_at", "id")
+
+
+def campaign_totals(*, campaign):
+    """Per-campaign totals: how many sends reached each step, and total views.
+
+    Computed in SQL so that a large campaign's page stays fast; follows the state rules
+    (an open is implied by any later step; finished implies started).
+    """
+    implied_open = [
+        EventType.OPENED,
+        EventType.CLICKED,
+        EventType.STARTED_WATCHING,
+        EventType.FINISHED_WATCHING,
+        EventType.CTA_CLICKED,
+        EventType.DOWNLOADED,
+        EventType.SHARED,
+        EventType.TEXT_REPLY,
+        EventType.VIDEO_REPLY,
+    ]
+    events = EngagementEvent.objects.filter(send__campaign=campaign)
+
+    def sends_with(*types):
+        return Count("send_id", filter=Q(type__in=types), distinct=True)
+
+    totals = events.aggregate(
+        opened=sends_with(*implied_open),
+        clicked=sends_with(EventType.CLICKED),
+        started_watching=sends_with(EventType.STARTED_WATCHING, EventType.FINISHED_WATCHING),
+        finished_watching=sends_with(EventType.FINISHED_WATCHING),
+        cta_clicked=sends_with(EventType.CTA_CLICKED),
+        downloaded=sends_with(EventType.DOWNLOADED),
+        shared=sends_with(EventType.SHARED),
+        bounced=sends_with(EventType.BOUNCED),
+        unsubscribed=sends_with(EventType.UNSUBSCRIBED),
+        replied=sends_with(EventType.TEXT_REPLY, EventType.VIDEO_REPLY),
+        views=Count("id", filter=Q(type=EventType.STARTED_WATCHING)),
+    )
+    totals["sends"] = campaign.sends.count()
+    return totals
+
+
+def apikey_list(*, portal):
+    return ApiKey.objects.filter(portal=portal).select_related("created_by")
