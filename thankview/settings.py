@@ -218,6 +218,12 @@ SALESFORCE_API_VERSION = env.str("SALESFORCE_API_VERSION", default="62.0")
 # How often the sync runs, and how long activity settles before it is synced.
 SALESFORCE_SYNC_INTERVAL_SECONDS = env.int("SALESFORCE_SYNC_INTERVAL_SECONDS", default=7200)
 SALESFORCE_SYNC_BUFFER_SECONDS = env.int("SALESFORCE_SYNC_BUFFER_SECONDS", default=1800)
+# Salesforce client: per-call timeout, and bounded retries of transient failures
+# (exponential backoff with jitter: base * 2^n seconds, capped at max).
+SALESFORCE_TIMEOUT_SECONDS = env.float("SALESFORCE_TIMEOUT_SECONDS", default=20.0)
+SALESFORCE_RETRY_ATTEMPTS = env.int("SALESFORCE_RETRY_ATTEMPTS", default=4)
+SALESFORCE_RETRY_BASE_SECONDS = env.float("SALESFORCE_RETRY_BASE_SECONDS", default=0.5)
+SALESFORCE_RETRY_MAX_WAIT_SECONDS = env.float("SALESFORCE_RETRY_MAX_WAIT_SECONDS", default=8.0)
 
 # Production hardening; `manage.py check --deploy` passes with these when DEBUG is off.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY", False) else None

@@ -1,0 +1,208 @@
+"""Our Salesforce exception classes, and the words the user sees for each.
+
+``client.py`` turns every Salesforce / HTTP failure into one of these (chained with
+``raise ... from``); nothing else in the product parses Salesforce error JSON. Each class
+says whether retrying can help (``permanent``) and which banner of the guide's "Error
+Messages and Fixes" it raises (``kind``). The banner texts below are the guide's "How to
+fix" steps; the raw Salesforce code and message are only ever shown as *detail*.
+"""
+
+from __future__ import annotations
+
+# Banner kinds. The first four are stored on SalesforceConnection.error_kind; "invalid_id"
+# is computed from contacts (Contact.donor_id_status == "invalid").
+SESSION_EXPIRED = "session_expired"
+PERMISSIONS = "permissions"
+MAPPING = "mapping"
+CONNECTION = "connection"
+INVALID_ID = "invalid_id"
+STORED_KINDS = (SESSION_EXPIRED, PERMISSIONS, MAPPING, CONNECTION)
+
+# The guide's five banners: title, problem, "How to fix" steps. Rendered by
+# templates/integrations/_banners.html; "{settings_url}" etc. are filled by the template.
+BANNERS = {
+    SESSION_EXPIRED: {
+        "title": "Session or Connection Expired",
+        "problem": (
+            "Your Salesforce authorization token has expired or been revoked. This often "
+            "happens after a password change or a long period of inactivity."
+        ),
+        "steps": [
+            "Go to ThankView → Integrations & APIs.",
+            "Click Reconnect on this banner.",
+            "Log in with your Salesforce credentials and click Authorize.",
+        ],
+        "tip": (
+            "If the error persists, ask your Salesforce admin to confirm your user account is "
+            "still active and that the “Connected App” access for ThankView hasn't been revoked."
+        ),
+    },
+    PERMISSIONS: {
+        "title": "Insufficient Permissions or API Access Disabled",
+        "problem": (
+            "The user account connected to ThankView lacks the necessary clearance to exchange "
+            "data, or your Salesforce edition has disabled API access entirely. Required: "
+            "“API Enabled” on the user profile, and read/write access to Contact, Account and "
+            "the ThankView__c custom object."
+        ),
+        "steps": [
+            "Contact your Salesforce admin to verify these settings under Setup → Users.",
+            "Ensure the “API Enabled” box is checked for your profile.",
+        ],
+        "tip": (
+            "Some versions, like Salesforce Group Edition, do not include API access by default. "
+            "You may need to contact Salesforce to discuss an upgrade if this is the case."
+        ),
+    },
+    MAPPING: {
+        "title": "Mapping Error: Missing or Deleted Field",
+        "problem": (
+            "A field used in your ThankView mapping was renamed or deleted in Salesforce, or "
+            "Salesforce now requires a field that ThankView isn't sending."
+        ),
+        "steps": [
+            "If a field no longer exists: note the field name below, go to Integrations & APIs → "
+            "Salesforce Settings and update or remove that mapping.",
+            "If a required field is missing: add a mapping for it in Salesforce Settings, or ask "
+            "your Salesforce admin to make that field optional.",
+        ],
+        "tip": "",
+    },
+    INVALID_ID: {
+        "title": "Invalid Salesforce ID",
+        "problem": (
+            "One or more contacts have a Salesforce ID (Donor ID) that doesn't match the required "
+            "format, so they cannot be matched to Salesforce records."
+        ),
+        "steps": [
+            "Valid IDs are 15 or 18 characters long, letters and digits, and start with the "
+            "record's prefix (Contact IDs begin with 003). Numeric-only IDs such as 1004422 are invalid.",
+            "Open the affected contacts and either clear the ID or update it to the correct "
+            "15/18-character ID from Salesforce.",
+        ],
+        "tip": "",
+    },
+    CONNECTION: {
+        "title": "Unable to Connect to Salesforce",
+        "problem": (
+            "ThankView cannot reach Salesforce's servers. This is usually a temporary network "
+            "issue or a Salesforce-wide outage."
+        ),
+        "steps": [
+            "Wait: refresh the page after 15–30 minutes.",
+            "Check status.salesforce.com for ongoing service disruptions.",
+            "If the issue lasts more than 24 hours, try disconnecting and reconnecting the integration.",
+            "If the problem persists, reach out to us at support@thankview.com.",
+        ],
+        "tip": "",
+    },
+}
+
+
+class SalesforceError(Exception):
+    """A failed Salesforce call, classified.
+
+    ``code``/``message``/``fields`` are Salesforce's own (errorCode, message, fields) or, for
+    transport failures, ours; ``status`` the HTTP status (None if no response arrived).
+    """
+
+    kind = ""  # banner kind; "" = no banner (recorded as the last error only)
+    permanent = True
+    user_message = "Salesforce refused the request."
+
+    def __init__(self, message="", *, code="", fields=None, status=None):
+        super().__init__(f"{code}: {message}" if code else message)
+        self.code = code
+        self.message = message
+        self.fields = list(fields or [])
+        self.status = status
+
+    def detail(self) -> dict:
+        return {"code": self.code, "message": self.message, "fields": self.fields, "status": self.status}
+
+
+class SessionExpired(SalesforceError):
+    """The refresh grant was refused (``invalid_grant``): only Reconnect helps."""
+
+    kind = SESSION_EXPIRED
+    user_message = "Your Salesforce session has expired or was revoked. Reconnect to Salesforce."
+
+
+class PermissionDenied(SalesforceError):
+    """API disabled for the org/user, or no access to an object (INSUFFICIENT_ACCESS*)."""
+
+    kind = PERMISSIONS
+    user_message = "The connected Salesforce user lacks API access or permissions on ThankView__c."
+
+
+class MappingError(SalesforceError):
+    """A mapped field is gone (INVALID_FIELD) or a required one is not sent (REQUIRED_FIELD_MISSING)."""
+
+    kind = MAPPING
+    user_message = "A mapped Salesforce field is missing, or Salesforce requires a field ThankView isn't sending."
+
+
+class InvalidId(SalesforceError):
+    """A record id Salesforce does not accept here (MALFORMED_ID, INVALID_CROSS_REFERENCE_KEY)."""
+
+    kind = INVALID_ID
+    user_message = "Salesforce rejected a record id."
+
+
+class RateLimited(SalesforceError):
+    """REQUEST_LIMIT_EXCEEDED: the org's API allowance is used up; stop and try next run."""
+
+    kind = ""
+    permanent = False
+    user_message = "Salesforce's daily API request limit for your org is used up; the sync resumes later."
+
+
+class Unavailable(SalesforceError):
+    """Connection errors, timeouts, 5xx, lock contention: transient, retried with backoff."""
+
+    kind = CONNECTION
+    permanent = False
+    user_message = "ThankView could not reach Salesforce."
+
+
+class NotFound(SalesforceError):
+    """404 NOT_FOUND (e.g. describe of an object that does not exist)."""
+
+    user_message = "Salesforce says the requested resource does not exist."
+
+
+class OAuthFailed(SalesforceError):
+    """The authorization-code exchange or identity lookup failed during Connect."""
+
+    user_message = "Salesforce did not complete the connection."
+
+
+# Salesforce errorCode → class (reference §3.2). Anything unlisted is a plain SalesforceError.
+CODE_CLASSES = {
+    "INVALID_SESSION_ID": SessionExpired,
+    "API_DISABLED_FOR_ORG": PermissionDenied,
+    "API_CURRENTLY_DISABLED": PermissionDenied,
+    "INSUFFICIENT_ACCESS": PermissionDenied,
+    "INSUFFICIENT_ACCESS_OR_READONLY": PermissionDenied,
+    "INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY": PermissionDenied,
+    "INVALID_FIELD": MappingError,
+    "INVALID_FIELD_FOR_INSERT_UPDATE": MappingError,
+    "REQUIRED_FIELD_MISSING": MappingError,
+    "MALFORMED_ID": InvalidId,
+    "INVALID_CROSS_REFERENCE_KEY": InvalidId,
+    "INVALID_ID_FIELD": InvalidId,
+    "REQUEST_LIMIT_EXCEEDED": RateLimited,
+    "UNABLE_TO_LOCK_ROW": Unavailable,
+    "SERVER_UNAVAILABLE": Unavailable,
+    "NOT_FOUND": NotFound,
+}
+
+
+def error_for(code: str, message: str = "", *, fields=None, status=None) -> SalesforceError:
+    """The exception for a Salesforce errorCode; prefix match for INSUFFICIENT_ACCESS*."""
+    cls = CODE_CLASSES.get(code)
+    if cls is None and code.startswith("INSUFFICIENT_ACCESS"):
+        cls = PermissionDenied
+    if cls is None and status is not None and status >= 500:
+        cls = Unavailable
+    return (cls or SalesforceError)(message, code=code, fields=fields, status=status)
