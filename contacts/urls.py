@@ -1,5 +1,12 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "contacts"
 
-urlpatterns = []
+urlpatterns = [
+    path("contacts/", views.contact_list, name="list"),
+    path("contacts/import/", views.contact_import, name="import"),
+    path("contacts/export.csv", views.contact_export, name="export"),
+    path("contacts/<int:pk>/edit/", views.contact_edit, name="edit"),
+]
