@@ -174,3 +174,7 @@ class FieldMapping(models.Model):
 
     def __str__(self):
         return f"{self.target_field} ← {self.source}"
+
+
+# --- Sync engine (issue 5): SalesforceRecord and SyncRun live in sync_models.py ------------
+from .sync_models import SalesforceRecord, SyncRun  # noqa: E402,F401

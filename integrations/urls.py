@@ -1,5 +1,18 @@
-from django.urls import path  # noqa: F401
+"""Portal-scoped Salesforce pages, mounted at /<portal_slug>/."""
+
+from django.urls import path
+
+from . import views
 
 app_name = "integrations"
 
-urlpatterns = []
+urlpatterns = [
+    path("integrations/salesforce/", views.salesforce_settings, name="salesforce_settings"),
+    path("integrations/salesforce/connect/", views.salesforce_connect, name="salesforce_connect"),
+    path("integrations/salesforce/disconnect/", views.salesforce_disconnect, name="salesforce_disconnect"),
+    path("integrations/salesforce/check/", views.salesforce_check, name="salesforce_check"),
+    path("integrations/salesforce/mappings/add/", views.mapping_add, name="mapping_add"),
+    path("integrations/salesforce/mappings/<int:pk>/edit/", views.mapping_edit, name="mapping_edit"),
+    path("integrations/salesforce/mappings/<int:pk>/remove/", views.mapping_remove, name="mapping_remove"),
+    path("integrations/salesforce/sync/", views.sync_health, name="sync_health"),
+]

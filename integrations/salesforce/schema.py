@@ -1,0 +1,257 @@
+"""The ``ThankView__c`` object: the guide's field table, and the setup checklist from describe.
+
+``GUIDE_FIELDS`` is the table of the guide's "Required Fields" (API names must match
+exactly), with the Salesforce field type of each (metadata type, and describe type per
+reference §2.5). The SFDX metadata in ``salesforce/`` ships the same fields; a test checks
+both against each other.
+
+``checklist(describe, mappings, connection=...)`` turns one describe answer into the setup
+checklist of the settings page and into a summary kept on the connection
+(``schema_cache``), which the sync reads for its pre-flight (``Portal_Id__c`` present?
+``Send_Id__c`` usable as external id? field types for constants).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+OBJECT = "ThankView__c"
+
+
+@dataclass(frozen=True)
+class GuideField:
+    name: str
+    guide_type: str  # as the guide writes it
+    metadata_type: str  # CustomField <type> in SFDX metadata
+    describe_type: str  # "type" in describe
+    reference_to: str = ""
+    length: int | None = None
+
+
+GUIDE_FIELDS = [
+    GuideField("Contact__c", "Lookup (Contact)", "Lookup", "reference", reference_to="Contact"),
+    GuideField("Lead__c", "Lookup (Lead)", "Lookup", "reference", reference_to="Lead"),
+    GuideField("Event_Name__c", "Text", "Text", "string", length=255),
+    GuideField("Sent_Date__c", "DateTime", "DateTime", "datetime"),
+    GuideField("Opened__c", "Checkbox", "Checkbox", "boolean"),
+    GuideField("Clicked__c", "Checkbox", "Checkbox", "boolean"),
+    GuideField("Started_Watching__c", "Checkbox", "Checkbox", "boolean"),
+    GuideField("Finished_Watching__c", "Checkbox", "Checkbox", "boolean"),
+    GuideField("CTA_Clicked__c", "Checkbox", "Checkbox", "boolean"),
+    GuideField("Downloaded__c", "Checkbox", "Checkbox", "boolean"),
+    GuideField("Shared__c", "Checkbox", "Checkbox", "boolean"),
+    GuideField("Bounced__c", "Checkbox", "Checkbox", "boolean"),
+    GuideField("Unsubscribed__c", "Checkbox", "Checkbox", "boolean"),
+    GuideField("Views__c", "Number", "Number", "double"),
+    GuideField("Url__c", "URL", "Url", "url"),
+    GuideField("Video_Url__c", "URL", "Url", "url"),
+    GuideField("Text_Reply__c", "Text (255)", "Text", "string", length=255),
+    GuideField("Video_Reply__c", "URL", "Url", "url"),
+]
+# "If your organization uses multiple ThankView portals, your admin may also add" these.
+PORTAL_FIELDS = [
+    GuideField("Portal_Id__c", "Text", "Text", "string", length=255),
+    GuideField("Portal_Name__c", "Text", "Text", "string", length=255),
+]
+# Beyond the guide: an External ID on the send makes every write an idempotent upsert.
+SEND_ID_FIELD = GuideField("Send_Id__c", "Text (External ID, unique)", "Text", "string", length=64)
+LOOKUP_FIELDS = ("Contact__c", "Lead__c")
+
+# Fields the sync fills itself, never through a mapping.
+SYNC_OWNED = {"Contact__c", "Lead__c", "Portal_Id__c", "Portal_Name__c", "Send_Id__c"}
+
+
+def _fields_by_name(describe: dict) -> dict[str, dict]:
+    # Salesforce API names are case-insensitive; describe returns the canonical case.
+    return {f["name"].lower(): f for f in describe.get("fields", [])}
+
+
+def field_info(describe: dict, name: str) -> dict | None:
+    return _fields_by_name(describe).get(name.lower())
+
+
+def is_required_on_create(f: dict) -> bool:
+    """Salesforce requires a value on create when the field is createable, not nillable and
+    not defaulted (reference §2.5, the common client rule)."""
+    return bool(f.get("createable")) and not f.get("nillable", True) and not f.get("defaultedOnCreate", False)
+
+
+@dataclass
+class Item:
+    key: str
+    status: str  # "ok" | "fail" | "warn" | "info"
+    label: str
+    detail: str = ""
+
+
+@dataclass
+class Checklist:
+    items: list[Item] = field(default_factory=list)
+    summary: dict = field(default_factory=dict)
+    # The first problem that deserves a banner: (kind, code, message, fields) or None.
+    problem: tuple[str, str, str, list[str]] | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not any(i.status == "fail" for i in self.items)
+
+    def add(self, *args, **kwargs):
+        self.items.append(Item(*args, **kwargs))
+
+
+def summarize(describe: dict | None) -> dict:
+    """What the sync needs to know from a describe, JSON-serialisable (``schema_cache``)."""
+    if describe is None:
+        return {"object_present": False, "fields": {}}
+    fields = {
+        f["name"]: {
+            "type": f.get("type"),
+            "createable": bool(f.get("createable")),
+            "updateable": bool(f.get("updateable")),
+            "nillable": bool(f.get("nillable", True)),
+            "defaultedOnCreate": bool(f.get("defaultedOnCreate")),
+            "calculated": bool(f.get("calculated")),
+            "autoNumber": bool(f.get("autoNumber")),
+            "custom": bool(f.get("custom")),
+            "required": is_required_on_create(f),
+            "externalId": bool(f.get("externalId")),
+            "length": f.get("length"),
+            "referenceTo": f.get("referenceTo") or [],
+        }
+        for f in describe.get("fields", [])
+    }
+    by_lower = {k.lower(): k for k in fields}
+    send_id = fields.get(by_lower.get("send_id__c", ""), {})
+    return {
+        "object_present": True,
+        "createable": bool(describe.get("createable")),
+        "updateable": bool(describe.get("updateable")),
+        "key_prefix": describe.get("keyPrefix"),
+        "fields": fields,
+        "portal_fields_present": all(p.name.lower() in by_lower for p in PORTAL_FIELDS),
+        "portal_id_present": "portal_id__c" in by_lower,
+        "portal_name_present": "portal_name__c" in by_lower,
+        "send_id_external": bool(send_id.get("externalId")),
+    }
+
+
+def describe_from_cache(cache: dict) -> dict | None:
+    """A describe-shaped dict rebuilt from ``summarize``'s output (None = object missing / never checked)."""
+    if not cache or not cache.get("object_present"):
+        return None
+    return {
+        "name": OBJECT,
+        "createable": cache.get("createable"),
+        "updateable": cache.get("updateable"),
+        "keyPrefix": cache.get("key_prefix"),
+        "fields": [{"name": name, **info} for name, info in cache.get("fields", {}).items()],
+    }
+
+
+def checklist(describe: dict | None, mappings, *, connection) -> Checklist:
+    """The setup checklist for a describe of ``ThankView__c`` (None = object missing).
+
+    1. The object exists (else: how to create it; nothing else can be checked).
+    2. The connected user can create and update it.
+    3. The contact lookup (``Contact__c`` or support's custom one) and ``Lead__c`` exist and
+       are lookups to the right objects.
+    4. Every enabled mapping's target exists, is createable and has a compatible type.
+    5. No field is required on create without a mapping (e.g. a newly required Donor_ID__c).
+    6. ``Portal_Id__c`` / ``Portal_Name__c`` present or not (optional).
+    7. ``Send_Id__c`` External ID present or not (optional; duplicates are prevented either way).
+    """
+    from .mapping import type_problem
+
+    c = Checklist(summary=summarize(describe))
+    if describe is None:
+        c.add(
+            "object", "fail", f"The {OBJECT} object exists",
+            f"Salesforce has no {OBJECT} object this user can see. Ask your Salesforce admin to create it "
+            "with the fields listed below (or deploy the metadata in this project's salesforce/ folder with "
+            "the Salesforce CLI: sf project deploy start --source-dir salesforce/force-app), and to give the "
+            "connected user the “ThankView Integration” permission set.",
+        )
+        c.problem = ("mapping", "OBJECT_MISSING", f"The {OBJECT} object does not exist or is not accessible.", [OBJECT])
+        return c
+    c.add("object", "ok", f"The {OBJECT} object exists")
+
+    if describe.get("createable") and describe.get("updateable"):
+        c.add("access", "ok", f"The connected user can create and update {OBJECT} records")
+    else:
+        missing = [w for w, flag in (("create", describe.get("createable")), ("update", describe.get("updateable"))) if not flag]
+        c.add("access", "fail", f"The connected user can create and update {OBJECT} records",
+              f"The user cannot {' or '.join(missing)} {OBJECT} records. Give them Read/Create/Edit on {OBJECT} "
+              "(the “ThankView Integration” permission set does).")
+        c.problem = c.problem or ("permissions", "INSUFFICIENT_ACCESS", f"The connected user cannot {' or '.join(missing)} {OBJECT} records.", [])
+
+    by_name = _fields_by_name(describe)
+    mapping_problems: list[tuple[str, str]] = []  # (field, message)
+
+    lookups = [(connection.contact_lookup_field, connection.contact_object, True), ("Lead__c", "Lead", False)]
+    for name, target, required in lookups:
+        f = by_name.get(name.lower())
+        if f is None:
+            status = "fail" if required else "warn"
+            c.add(f"lookup:{name}", status, f"Lookup field {name} → {target}",
+                  f"{name} is missing." + ("" if required else " Engagement can only be linked to Contacts."))
+            if required:
+                mapping_problems.append((name, f"The lookup field {name} does not exist on {OBJECT}."))
+        elif f.get("type") != "reference" or target not in (f.get("referenceTo") or []):
+            c.add(f"lookup:{name}", "fail", f"Lookup field {name} → {target}",
+                  f"{name} is a {f.get('type')} field, not a lookup to {target}.")
+            mapping_problems.append((name, f"{name} is not a lookup to {target}."))
+        else:
+            c.add(f"lookup:{name}", "ok", f"Lookup field {name} → {target}")
+
+    mapped = set()
+    for m in mappings:
+        mapped.add(m.target_field.lower())
+        f = by_name.get(m.target_field.lower())
+        label = f"{m.target_field} ← {m.get_source_display()}"
+        if f is None:
+            c.add(f"field:{m.target_field}", "fail", label,
+                  f"{m.target_field} no longer exists. Update or remove this mapping.")
+            mapping_problems.append((m.target_field, f"No such column '{m.target_field}' on sobject of type {OBJECT}"))
+            continue
+        problem = type_problem(m.source, f, constant_value=m.constant_value)
+        if problem:
+            c.add(f"field:{m.target_field}", "fail", label, problem)
+            mapping_problems.append((m.target_field, problem))
+        else:
+            c.add(f"field:{m.target_field}", "ok", label)
+
+    required = [
+        f["name"] for f in describe.get("fields", [])
+        if is_required_on_create(f) and f["name"].lower() not in mapped and f["name"] not in SYNC_OWNED
+        and f["name"].lower() != connection.contact_lookup_field.lower()
+    ]
+    if required:
+        for name in required:
+            c.add(f"required:{name}", "fail", f"Required field {name} has a mapping",
+                  f"Salesforce requires {name} but ThankView isn't sending it. Add a mapping for it below, "
+                  "or ask your Salesforce admin to make it optional.")
+        mapping_problems.append((required[0], f"Required fields are missing: [{', '.join(required)}]"))
+        c.summary["required_unmapped"] = required
+    else:
+        c.add("required", "ok", "Every field Salesforce requires has a mapping")
+
+    s = c.summary
+    if s["portal_fields_present"]:
+        c.add("portal_fields", "ok", "Portal_Id__c and Portal_Name__c are present (filled with this portal's id and name)")
+    else:
+        c.add("portal_fields", "info", "Portal_Id__c / Portal_Name__c are not present",
+              "Optional: add them if your organization uses several ThankView portals.")
+    if s["send_id_external"]:
+        c.add("send_id", "ok", "Send_Id__c is an External ID (writes are idempotent upserts)")
+    elif "send_id__c" in by_name:
+        c.add("send_id", "warn", "Send_Id__c exists but is not an External ID",
+              "Mark it “External ID” and “Unique” in Salesforce so ThankView can upsert by it.")
+    else:
+        c.add("send_id", "info", "Send_Id__c External ID is not present",
+              "Optional: with it, ThankView upserts by send id; without it ThankView still prevents duplicates.")
+
+    if mapping_problems and c.problem is None:
+        fields = [name for name, _ in mapping_problems]
+        code = "REQUIRED_FIELD_MISSING" if required and mapping_problems[-1][0] == required[0] and len(mapping_problems) == 1 else "INVALID_FIELD"
+        c.problem = ("mapping", code, mapping_problems[0][1], fields)
+    return c
