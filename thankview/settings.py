@@ -218,6 +218,9 @@ SALESFORCE_API_VERSION = env.str("SALESFORCE_API_VERSION", default="62.0")
 # How often the sync runs, and how long activity settles before it is synced.
 SALESFORCE_SYNC_INTERVAL_SECONDS = env.int("SALESFORCE_SYNC_INTERVAL_SECONDS", default=7200)
 SALESFORCE_SYNC_BUFFER_SECONDS = env.int("SALESFORCE_SYNC_BUFFER_SECONDS", default=1800)
+# A sync run stops before the org's remaining daily API requests (GET /limits) fall below
+# this share of its daily maximum, leaving room for the customer's other integrations.
+SALESFORCE_API_RESERVE_PERCENT = env.int("SALESFORCE_API_RESERVE_PERCENT", default=10)
 # Salesforce client: per-call timeout, and bounded retries of transient failures
 # (exponential backoff with jitter: base * 2^n seconds, capped at max).
 SALESFORCE_TIMEOUT_SECONDS = env.float("SALESFORCE_TIMEOUT_SECONDS", default=20.0)
