@@ -1,7 +1,25 @@
-"""Public, token-bound recipient endpoints and webhooks (no login)."""
+"""Public, token-bound recipient endpoints, the bounce webhook and the REST API (no login).
+
+Mounted at ``/``; their first path segments (v, t, u, webhooks, api) are reserved slugs.
+"""
 
 from django.urls import path
 
+from . import public_views as views
+from .api import api
+
 app_name = "engagement_public"
 
-urlpatterns = []
+urlpatterns = [
+    path("t/<str:token>/open.gif", views.open_pixel, name="open_pixel"),
+    path("v/<str:token>/", views.landing, name="landing"),
+    path("v/<str:token>/cta/", views.cta, name="cta"),
+    path("v/<str:token>/download/", views.download, name="download"),
+    path("v/<str:token>/share/", views.share, name="share"),
+    path("v/<str:token>/events/", views.page_events, name="events"),
+    path("v/<str:token>/reply/text/", views.text_reply, name="text_reply"),
+    path("v/<str:token>/reply/video/", views.video_reply, name="video_reply"),
+    path("u/<str:token>/", views.unsubscribe, name="unsubscribe"),
+    path("webhooks/email/bounce", views.bounce_webhook, name="bounce_webhook"),
+    path("api/v1/", api.urls),
+]

@@ -6,7 +6,7 @@ from django.db import models
 
 # First path segments the site itself uses; a portal slug may not take one of them.
 RESERVED_SLUGS = frozenset(
-    {"admin", "accounts", "api", "v", "t", "webhooks", "integrations", "static", "media", "health"}
+    {"admin", "accounts", "api", "v", "t", "u", "webhooks", "integrations", "static", "media", "health"}
 )
 
 

@@ -1,0 +1,61 @@
+from django.contrib import admin
+from django.utils import timezone
+
+from .models import ApiKey, Campaign, EngagementEvent, PortalEmailSettings, Send
+
+
+@admin.register(Campaign)
+class CampaignAdmin(admin.ModelAdmin):
+    list_display = ["name", "portal", "created_at", "created_by"]
+    list_filter = ["portal"]
+    search_fields = ["name"]
+    raw_id_fields = ["created_by"]
+
+
+@admin.register(Send)
+class SendAdmin(admin.ModelAdmin):
+    list_display = ["id", "campaign", "contact", "sent_at", "emailed_at"]
+    list_filter = ["campaign__portal"]
+    search_fields = ["contact__email", "campaign__name"]
+    raw_id_fields = ["campaign", "contact"]
+    readonly_fields = ["token", "created_at", "emailed_at"]
+
+
+@admin.register(EngagementEvent)
+class EngagementEventAdmin(admin.ModelAdmin):
+    """Read-only: events are facts; the state of a send is computed from them."""
+
+    list_display = ["id", "send", "type", "occurred_at", "received_at"]
+    list_filter = ["type"]
+    search_fields = ["send__contact__email"]
+    raw_id_fields = ["send"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    list_display = ["name", "portal", "prefix", "created_at", "last_used_at", "revoked_at"]
+    list_filter = ["portal"]
+    readonly_fields = ["portal", "name", "prefix", "hashed_key", "created_by", "created_at", "last_used_at", "revoked_at"]
+    actions = ["revoke"]
+
+    def has_add_permission(self, request):
+        return False  # keys are created by portal admins (shown once) or manage.py create_api_key
+
+    @admin.action(description="Revoke selected keys")
+    def revoke(self, request, queryset):
+        count = queryset.filter(revoked_at=None).update(revoked_at=timezone.now())
+        self.message_user(request, f"Revoked {count} key(s).")
+
+
+@admin.register(PortalEmailSettings)
+class PortalEmailSettingsAdmin(admin.ModelAdmin):
+    list_display = ["portal", "updated_at"]

@@ -1,0 +1,536 @@
+"""Operations that write engagement data. Views, the API and tasks call these; nothing
+else writes Campaign, Send, EngagementEvent or ApiKey rows.
+
+Events are only ever inserted (no update or delete path exists here); the state of a send
+is derived from them by ``engagement.state.send_state``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
+from itertools import islice
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.validators import URLValidator
+from django.db import connection, transaction
+from django.db.models import QuerySet
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from contacts.models import Contact
+
+from .models import ApiKey, Campaign, EngagementEvent, EventType, PortalEmailSettings, Send
+
+logger = logging.getLogger(__name__)
+
+EVENT_TYPES = frozenset(EventType.values)
+MAX_BATCH = 1000  # events per POST /api/v1/events
+MAX_TEXT_REPLY = 5000  # characters kept of a text reply (Salesforce gets the first 255)
+MAX_URL = 500
+# A client clock may run a little fast; anything further ahead is a bad date, not a skew.
+FUTURE_TOLERANCE = timedelta(minutes=5)
+EARLIEST = datetime(2000, 1, 1, tzinfo=dt_timezone.utc)
+DELIVERY_CHUNK = 200  # sends per delivery task
+API_KEY_PREFIX = "tvk"
+
+_url_validator = URLValidator(schemes=["http", "https"])
+
+
+def _batched(iterable, size):
+    it = iter(iterable)
+    while chunk := list(islice(it, size)):
+        yield chunk
+
+
+# --- Campaigns ---------------------------------------------------------------------------
+
+
+def campaign_create(*, portal, name, video_url, cta_label="", cta_url="", created_by=None):
+    """Create a campaign after model validation; raises ValidationError with field errors."""
+    campaign = Campaign(
+        portal=portal,
+        name=(name or "").strip(),
+        video_url=(video_url or "").strip(),
+        cta_label=(cta_label or "").strip(),
+        cta_url=(cta_url or "").strip(),
+        created_by=created_by,
+    )
+    campaign_validate(campaign)
+    campaign.save()
+    return campaign
+
+
+def campaign_validate(campaign):
+    """Field rules beyond the model: http(s) links only, and a CTA has both label and URL."""
+    errors = {}
+    try:
+        campaign.full_clean(exclude=["portal", "created_by"])
+    except ValidationError as e:
+        errors.update(e.message_dict)
+    for name in ("video_url", "cta_url"):
+        value = getattr(campaign, name)
+        if value and name not in errors:
+            try:
+                _url_validator(value)
+            except ValidationError:
+                errors[name] = ["Enter a web address starting with http:// or https://."]
+    if campaign.cta_url and not campaign.cta_label:
+        errors.setdefault("cta_label", []).append("Give the button a label, e.g. “Give again”.")
+    if campaign.cta_label and not campaign.cta_url:
+        errors.setdefault("cta_url", []).append("Enter the address the button opens.")
+    if errors:
+        raise ValidationError(errors)
+
+
+# --- Sending -----------------------------------------------------------------------------
+
+
+@dataclass
+class SendResult:
+    sends: list = field(default_factory=list)  # the Send of each eligible contact
+    created: int = 0
+    skipped_unsubscribed: int = 0
+    skipped_bounced: int = 0
+
+    @property
+    def skipped(self):
+        return self.skipped_unsubscribed + self.skipped_bounced
+
+
+def campaign_send(*, campaign, contacts_qs_or_ids, sent_at=None):
+    """Send ``campaign`` to contacts of its portal.
+
+    1. Contacts of other portals are ignored (a queryset is re-scoped, ids are filtered).
+    2. Unsubscribed or bounced contacts are skipped and counted (unsubscribed wins when both).
+    3. One Send per remaining contact is created with ``sent_at`` (now by default); sending
+       again with the same ``sent_at`` reuses the existing Sends (unique constraint).
+    4. After commit, ``deliver_sends`` tasks email the Sends not yet emailed, in chunks.
+    """
+    from .tasks import deliver_sends
+
+    sent_at = sent_at or timezone.now()
+    if isinstance(contacts_qs_or_ids, QuerySet):
+        contacts = contacts_qs_or_ids.filter(portal=campaign.portal_id)
+    else:
+        contacts = Contact.objects.filter(portal=campaign.portal_id, pk__in=list(contacts_qs_or_ids))
+    result = SendResult()
+    eligible = []
+    for contact_id, unsubscribed_at, bounced_at in contacts.values_list("id", "unsubscribed_at", "bounced_at"):
+        if unsubscribed_at is not None:
+            result.skipped_unsubscribed += 1
+        elif bounced_at is not None:
+            result.skipped_bounced += 1
+        else:
+            eligible.append(contact_id)
+
+    with transaction.atomic():
+        before = Send.objects.filter(campaign=campaign, sent_at=sent_at).count()
+        Send.objects.bulk_create(
+            [Send(campaign=campaign, contact_id=cid, sent_at=sent_at) for cid in eligible],
+            batch_size=1000,
+            ignore_conflicts=True,
+        )
+        sends = []
+        for chunk in _batched(eligible, 5000):
+            sends.extend(Send.objects.filter(campaign=campaign, sent_at=sent_at, contact_id__in=chunk))
+        result.created = Send.objects.filter(campaign=campaign, sent_at=sent_at).count() - before
+        result.sends = sorted(sends, key=lambda s: s.pk)
+        to_email = [s.pk for s in result.sends if s.emailed_at is None]
+        for chunk in _batched(to_email, DELIVERY_CHUNK):
+            transaction.on_commit(lambda ids=chunk: deliver_sends.delay(ids))
+    return result
+
+
+def sends_deliver(*, send_ids):
+    """Email each send not yet emailed; returns how many were emailed.
+
+    Safe to run twice: a send is claimed (``emailed_at`` set) with a conditional UPDATE
+    before its email is handed to the backend, so a redelivered task skips it. If the
+    backend fails, the claim is released and the error propagates so the task retries.
+    Contacts who unsubscribed or bounced since the Send was created are not emailed.
+    """
+    sends = (
+        Send.objects.filter(pk__in=send_ids, emailed_at__isnull=True)
+        .select_related("campaign", "campaign__portal", "contact")
+        .order_by("pk")
+    )
+    delivered = 0
+    mail_connection = get_connection()
+    for send in sends:
+        if not send.contact.can_receive:
+            continue
+        claimed = Send.objects.filter(pk=send.pk, emailed_at__isnull=True).update(emailed_at=timezone.now())
+        if not claimed:
+            continue
+        try:
+            send_email_build(send=send, connection=mail_connection).send()
+        except Exception:
+            Send.objects.filter(pk=send.pk).update(emailed_at=None)
+            raise
+        delivered += 1
+    return delivered
+
+
+def send_email_build(*, send, connection=None):
+    """The campaign email of one send: pixel, landing-page link, unsubscribe link and the
+    RFC 8058 one-click unsubscribe headers (https://www.rfc-editor.org/rfc/rfc8058)."""
+    context = {
+        "send": send,
+        "campaign": send.campaign,
+        "portal": send.campaign.portal,
+        "contact": send.contact,
+        "landing_url": send.landing_url,
+        "pixel_url": send.pixel_url,
+        "unsubscribe_url": send.unsubscribe_url,
+    }
+    subject = render_to_string("engagement/email/send_subject.txt", context).strip()
+    text = render_to_string("engagement/email/send_body.txt", context)
+    html = render_to_string("engagement/email/send_body.html", context)
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=text,
+        to=[send.contact.email],
+        connection=connection,
+        headers={
+            "List-Unsubscribe": f"<{send.unsubscribe_url}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            # Echoed back by the mail provider's bounce webhook to identify the send.
+            "X-ThankView-Send": send.token,
+        },
+    )
+    message.attach_alternative(html, "text/html")
+    return message
+
+
+def recipients_upsert_and_send(*, campaign, recipients, sent_at=None):
+    """The API's send: upsert contacts by email, then ``campaign_send`` to them.
+
+    Returns ``(SendResult, import_result, contacts_by_email)``; rows the contacts service
+    rejects are reported in ``import_result.errors`` and get no Send.
+    """
+    from contacts.services import contact_upsert_many
+
+    rows = [
+        {
+            "email": r.get("email"),
+            "first_name": r.get("first_name"),
+            "last_name": r.get("last_name"),
+            "donor_id": r.get("donor_id"),
+            "line": index + 1,  # 1-based, as the contacts service reports it
+        }
+        for index, r in enumerate(recipients)
+    ]
+    with transaction.atomic():
+        imported = contact_upsert_many(portal=campaign.portal, rows=rows)
+        contacts = {}
+        for chunk in _batched(imported.emails, 2000):
+            for contact in Contact.objects.filter(portal=campaign.portal, email_normalized__in=chunk):
+                contacts[contact.email_normalized] = contact
+        result = campaign_send(campaign=campaign, contacts_qs_or_ids=[c.pk for c in contacts.values()], sent_at=sent_at)
+    return result, imported, contacts
+
+
+# --- Events ------------------------------------------------------------------------------
+
+
+def event_record(*, send, type, occurred_at=None, data=None):
+    """Store one event of a send (recipient pages, webhooks) and apply its side effects."""
+    if type not in EVENT_TYPES:
+        raise ValueError(f"unknown event type {type!r}")
+    now = timezone.now()
+    event = EngagementEvent.objects.create(
+        send=send, type=type, occurred_at=occurred_at or now, received_at=now, data=data or {}
+    )
+    _contacts_apply([(send.contact_id, type)], at=now)
+    return event
+
+
+def event_record_by_token(*, token, type, data=None):
+    """Store an event for the send with ``token`` in ONE query; True if the send exists.
+
+    The open pixel is the hottest endpoint (every email client that loads images hits it),
+    so it neither loads the send nor runs a second query: ``INSERT ... SELECT`` resolves
+    the token and writes the event in one round trip.
+    """
+    if type not in EVENT_TYPES or type in _CONTACT_EFFECTS:
+        raise ValueError(f"event type {type!r} cannot be recorded by token")
+    now = timezone.now()
+    events, sends = EngagementEvent._meta.db_table, Send._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {events} (send_id, type, occurred_at, received_at, data) "  # noqa: S608
+            f"SELECT id, %s, %s, %s, %s FROM {sends} WHERE token = %s",
+            [type, now, now, json.dumps(data or {}), token],
+        )
+        return cursor.rowcount == 1
+
+
+@dataclass
+class IngestResult:
+    stored: int = 0
+    errors: list = field(default_factory=list)  # [{"index": i, "reason": "..."}]
+
+
+def events_ingest(*, portal, items):
+    """Store a batch of API events of ``portal``; good items are kept, bad ones reported.
+
+    1. Each item is checked on its own (shape, type, date, text/url); a bad item is
+       reported by index with a reason and nothing of it is stored.
+    2. The send ids of all good items are resolved in ONE query, scoped to the portal: a
+       send of another portal is "not found", exactly like one that does not exist.
+    3. The events are written with one bulk INSERT; unsubscribe and bounce events then
+       mark their contacts (one UPDATE per type).
+    """
+    result = IngestResult()
+    if not isinstance(items, list):
+        result.errors.append({"index": None, "reason": "The body must be a list of events or {\"events\": [...]}."})
+        return result
+    if len(items) > MAX_BATCH:
+        result.errors.append({"index": None, "reason": f"A batch holds at most {MAX_BATCH} events; got {len(items)}."})
+        return result
+    now = timezone.now()
+    pending = []  # (index, send_id, type, occurred_at, data)
+    for index, item in enumerate(items):
+        cleaned = _event_item_clean(item, now)
+        if isinstance(cleaned, str):
+            result.errors.append({"index": index, "reason": cleaned})
+        else:
+            pending.append((index, *cleaned))
+
+    wanted = {p[1] for p in pending}
+    known = dict(
+        Send.objects.filter(pk__in=wanted, campaign__portal=portal).values_list("pk", "contact_id")
+    ) if wanted else {}
+    rows, effects = [], []
+    for index, send_id, type_, occurred_at, data in pending:
+        if send_id not in known:
+            result.errors.append({"index": index, "reason": f"send_id {send_id} not found."})
+            continue
+        rows.append(EngagementEvent(send_id=send_id, type=type_, occurred_at=occurred_at, received_at=now, data=data))
+        if type_ in _CONTACT_EFFECTS:
+            effects.append((known[send_id], type_))
+    if rows:
+        with transaction.atomic():
+            EngagementEvent.objects.bulk_create(rows, batch_size=1000)
+            _contacts_apply(effects, at=now)
+    result.stored = len(rows)
+    result.errors.sort(key=lambda e: e["index"])
+    return result
+
+
+def _event_item_clean(item, now):
+    """``(send_id, type, occurred_at, data)`` or a reason string."""
+    if not isinstance(item, dict):
+        return "Each event must be an object."
+    send_id = item.get("send_id")
+    if isinstance(send_id, bool) or not isinstance(send_id, int) or not 0 < send_id < 2**63:
+        return "send_id must be a positive integer."
+    type_ = item.get("type")
+    if not isinstance(type_, str) or type_ not in EVENT_TYPES:
+        return f"type must be one of: {', '.join(sorted(EVENT_TYPES))}."
+    occurred_at = item.get("occurred_at")
+    if occurred_at is None:
+        occurred_at = now
+    else:
+        occurred_at = parse_timestamp(occurred_at)
+        if isinstance(occurred_at, str):
+            return occurred_at
+        if occurred_at > now + FUTURE_TOLERANCE:
+            return "occurred_at is in the future."
+    data = {}
+    if type_ == EventType.TEXT_REPLY:
+        text = item.get("text")
+        if not isinstance(text, str) or not text.strip():
+            return "text_reply needs a non-empty \"text\"."
+        if len(text) > MAX_TEXT_REPLY:
+            return f"text is longer than {MAX_TEXT_REPLY} characters."
+        data["text"] = text.strip()
+    elif type_ == EventType.VIDEO_REPLY:
+        reason = url_problem(item.get("url"))
+        if reason:
+            return reason
+        data["url"] = item["url"].strip()
+    return send_id, type_, occurred_at, data
+
+
+def parse_timestamp(value):
+    """An aware datetime from ISO 8601 text, or a reason string."""
+    if not isinstance(value, str) or len(value) > 40:
+        return "occurred_at must be an ISO 8601 date-time with a timezone, e.g. 2025-03-01T12:00:00Z."
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return "occurred_at must be an ISO 8601 date-time with a timezone, e.g. 2025-03-01T12:00:00Z."
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        return "occurred_at needs a timezone (e.g. a trailing Z for UTC)."
+    if parsed < EARLIEST:
+        return "occurred_at is before the year 2000."
+    return parsed
+
+
+def url_problem(url):
+    """None when ``url`` is an acceptable http(s) link, else the reason."""
+    if not isinstance(url, str) or not url.strip():
+        return "video_reply needs a \"url\"."
+    if len(url) > MAX_URL:
+        return f"url is longer than {MAX_URL} characters."
+    try:
+        _url_validator(url.strip())
+    except ValidationError:
+        return "url must be a web address starting with http:// or https://."
+    return None
+
+
+# --- Contacts: unsubscribe and bounce ----------------------------------------------------
+
+_CONTACT_EFFECTS = {EventType.UNSUBSCRIBED: "unsubscribed_at", EventType.BOUNCED: "bounced_at"}
+
+
+def _contacts_apply(effects, *, at):
+    """Mark contacts unsubscribed/bounced; the first time counts (never moved later)."""
+    by_field = {}
+    for contact_id, type_ in effects:
+        if type_ in _CONTACT_EFFECTS:
+            by_field.setdefault(_CONTACT_EFFECTS[type_], set()).add(contact_id)
+    for field_name, contact_ids in by_field.items():
+        contact_mark(contact_ids=contact_ids, field_name=field_name, at=at)
+
+
+def contact_mark(*, contact_ids, field_name, at):
+    """Set ``unsubscribed_at`` or ``bounced_at`` on contacts that do not have it yet; the
+    portal then skips them when sending ("not emailed again by this portal")."""
+    if field_name not in _CONTACT_EFFECTS.values():
+        raise ValueError(field_name)
+    return Contact.objects.filter(pk__in=contact_ids, **{f"{field_name}__isnull": True}).update(
+        **{field_name: at}
+    )
+
+
+def send_unsubscribe(*, send):
+    """One-click unsubscribe: an ``unsubscribed`` event and the contact marked."""
+    return event_record(send=send, type=EventType.UNSUBSCRIBED)
+
+
+# --- Bounce webhook ----------------------------------------------------------------------
+
+
+class WebhookRejected(Exception):
+    def __init__(self, status, message):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def bounce_webhook_receive(*, body, signature):
+    """Record a bounce reported by the mail provider.
+
+    The body is JSON ``{"token": "<send token>", "occurred_at"?: "...", "reason"?: "..."}``
+    signed with HMAC-SHA256 over the raw body using the portal's bounce webhook secret,
+    sent as ``X-ThankView-Signature: sha256=<hex>``. An unknown token and a wrong signature
+    get the same 401, computed in the same way, so the answer never tells whether a send
+    exists.
+    """
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise WebhookRejected(400, "The body must be JSON.") from None
+    if not isinstance(payload, dict) or not isinstance(payload.get("token"), str):
+        raise WebhookRejected(400, "The body must be a JSON object with a \"token\".")
+    send = None
+    from .selectors import send_by_token
+
+    send = send_by_token(payload["token"])
+    secret = None
+    if send is not None:
+        secret = (
+            PortalEmailSettings.objects.filter(portal_id=send.campaign.portal_id)
+            .values_list("bounce_webhook_secret", flat=True)
+            .first()
+        )
+    # Compare against a throwaway secret when there is none, so timing does not tell.
+    expected = hmac.new((secret or secrets.token_hex(32)).encode(), body, hashlib.sha256).hexdigest()
+    given = (signature or "").strip()
+    if given.startswith("sha256="):
+        given = given[len("sha256="):]
+    if not hmac.compare_digest(expected, given) or secret is None:
+        raise WebhookRejected(401, "Invalid signature.")
+    occurred_at = None
+    if payload.get("occurred_at") is not None:
+        occurred_at = parse_timestamp(payload["occurred_at"])
+        if isinstance(occurred_at, str):
+            raise WebhookRejected(400, occurred_at)
+    data = {}
+    if isinstance(payload.get("reason"), str):
+        data["reason"] = payload["reason"][:500]
+    return event_record(send=send, type=EventType.BOUNCED, occurred_at=occurred_at, data=data)
+
+
+def portal_email_settings_get(*, portal):
+    settings_row, _ = PortalEmailSettings.objects.get_or_create(portal=portal)
+    return settings_row
+
+
+def bounce_secret_rotate(*, portal):
+    from .models import new_webhook_secret
+
+    row = portal_email_settings_get(portal=portal)
+    row.bounce_webhook_secret = new_webhook_secret()
+    row.save(update_fields=["bounce_webhook_secret", "updated_at"])
+    return row
+
+
+def bounce_signature(*, secret, body):
+    """The signature header value for ``body`` (used by tests, docs and mail-provider glue)."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+# --- API keys ----------------------------------------------------------------------------
+
+
+def apikey_create(*, portal, name, created_by=None):
+    """Create a key; returns ``(ApiKey, raw_key)``. The raw key is never stored."""
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError({"name": ["Give the key a name, e.g. “Donor CRM export”."]})
+    if len(name) > 100:
+        raise ValidationError({"name": ["Keep the name under 100 characters."]})
+    prefix = secrets.token_hex(4)
+    raw = f"{API_KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
+    key = ApiKey.objects.create(
+        portal=portal, name=name, prefix=prefix, hashed_key=ApiKey.hash(raw), created_by=created_by
+    )
+    return key, raw
+
+
+def apikey_revoke(*, apikey):
+    if apikey.revoked_at is None:
+        apikey.revoked_at = timezone.now()
+        apikey.save(update_fields=["revoked_at"])
+    return apikey
+
+
+def apikey_authenticate(raw):
+    """The active ApiKey for ``raw`` (with its portal), or None."""
+    if not isinstance(raw, str) or len(raw) > 200:
+        return None
+    parts = raw.strip().split("_", 2)
+    if len(parts) != 3 or parts[0] != API_KEY_PREFIX:
+        return None
+    key = ApiKey.objects.select_related("portal").filter(prefix=parts[1], revoked_at__isnull=True).first()
+    if key is None or not hmac.compare_digest(key.hashed_key, ApiKey.hash(raw.strip())):
+        return None
+    now = timezone.now()
+    # Record use at most once a minute: a write per request would slow batch ingestion.
+    if key.last_used_at is None or now - key.last_used_at > timedelta(minutes=1):
+        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+        key.last_used_at = now
+    return key

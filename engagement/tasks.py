@@ -1,0 +1,19 @@
+"""Celery tasks: thin wrappers that load ids and call services."""
+
+import smtplib
+
+from celery import shared_task
+
+from . import services
+
+
+@shared_task(
+    bind=True,
+    autoretry_for=(smtplib.SMTPException, ConnectionError, TimeoutError, OSError),
+    retry_backoff=30,
+    retry_backoff_max=600,
+    max_retries=5,
+)
+def deliver_sends(self, send_ids):
+    """Email the given sends. Safe to redeliver: sends already emailed are skipped."""
+    return services.sends_deliver(send_ids=send_ids)

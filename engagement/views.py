@@ -1,0 +1,175 @@
+"""Portal pages for campaigns, sends and API keys (thin: read, call a service, render)."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from contacts.models import Contact
+from contacts.selectors import contact_list
+from thankview.tenancy import portal_view
+
+from . import selectors, services
+from .forms import ApiKeyCreateForm, CampaignForm, CampaignSendForm
+from .models import ApiKey, Campaign, Send
+
+CAMPAIGNS_PER_PAGE = 25
+SENDS_PER_PAGE = 50
+NEW_KEY_SESSION = "engagement_new_api_key"
+
+
+def _campaign_or_404(request, pk):
+    try:
+        return selectors.campaign_get(portal=request.portal, pk=pk)
+    except Campaign.DoesNotExist:
+        raise Http404("No such campaign.") from None
+
+
+@portal_view
+def campaign_list(request):
+    page = Paginator(selectors.campaign_list(portal=request.portal), CAMPAIGNS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "engagement/campaign_list.html", {"page": page, "campaigns": page.object_list})
+
+
+@portal_view
+def campaign_create(request):
+    form = CampaignForm(request.POST or None, instance=Campaign(portal=request.portal))
+    if request.method == "POST" and form.is_valid():
+        campaign = services.campaign_create(portal=request.portal, created_by=request.user, **form.cleaned_data)
+        messages.success(request, f"Campaign “{campaign.name}” created. Choose who to send it to.")
+        return redirect("engagement:campaign_send", portal_slug=request.portal.slug, pk=campaign.pk)
+    return render(request, "engagement/campaign_form.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@portal_view
+def campaign_detail(request, pk):
+    campaign = _campaign_or_404(request, pk)
+    page = Paginator(selectors.send_list(campaign=campaign), SENDS_PER_PAGE).get_page(request.GET.get("page"))
+    states = selectors.send_states([s.pk for s in page.object_list])
+    rows = [(send, states[send.pk]) for send in page.object_list]
+    return render(
+        request,
+        "engagement/campaign_detail.html",
+        {"campaign": campaign, "page": page, "rows": rows, "totals": selectors.campaign_totals(campaign=campaign)},
+    )
+
+
+@portal_view
+def campaign_send(request, pk):
+    """Pick recipients (all, a search, or a CSV of emails) and send; delivery is a task."""
+    campaign = _campaign_or_404(request, pk)
+    form = CampaignSendForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        choice = form.cleaned_data["recipients"]
+        not_found = 0
+        if choice == form.SEARCH:
+            contacts = contact_list(portal=request.portal, q=form.cleaned_data["q"])
+        elif choice == form.CSV:
+            emails = form.cleaned_data["csv_emails"]
+            contacts = Contact.objects.filter(portal=request.portal, email_normalized__in=emails)
+            not_found = len(emails) - contacts.count()
+        else:
+            contacts = Contact.objects.filter(portal=request.portal)
+        result = services.campaign_send(campaign=campaign, contacts_qs_or_ids=contacts)
+        if not result.sends:
+            messages.warning(request, _send_summary(result, not_found) or "No contacts matched; nothing was sent.")
+            return redirect("engagement:campaign_send", portal_slug=request.portal.slug, pk=campaign.pk)
+        messages.success(request, _send_summary(result, not_found))
+        return redirect(campaign)
+    audience = Contact.objects.filter(portal=request.portal)
+    return render(
+        request,
+        "engagement/campaign_send.html",
+        {
+            "campaign": campaign,
+            "form": form,
+            "contact_count": audience.count(),
+            "blocked_count": audience.exclude(unsubscribed_at=None, bounced_at=None).count(),
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+def _send_summary(result, not_found):
+    parts = []
+    if result.sends:
+        parts.append(f"Sending to {len(result.sends)} contact{'s' if len(result.sends) != 1 else ''}; emails go out in the background.")
+    if result.skipped_unsubscribed:
+        parts.append(f"Skipped {result.skipped_unsubscribed} unsubscribed.")
+    if result.skipped_bounced:
+        parts.append(f"Skipped {result.skipped_bounced} bounced.")
+    if not_found:
+        parts.append(f"{not_found} email{'s' if not_found != 1 else ''} in the file {'are' if not_found != 1 else 'is'} not among your contacts.")
+    return " ".join(parts)
+
+
+@portal_view
+def send_detail(request, campaign_pk, pk):
+    try:
+        send = selectors.send_get(portal=request.portal, pk=pk, campaign_pk=campaign_pk)
+    except Send.DoesNotExist:
+        raise Http404("No such send.") from None
+    events = list(selectors.send_events(send=send))
+    from .state import send_state
+
+    return render(
+        request,
+        "engagement/send_detail.html",
+        {"send": send, "campaign": send.campaign, "events": events, "state": send_state(events)},
+    )
+
+
+# --- API keys (portal admins only) -------------------------------------------------------
+
+
+@portal_view(admin_only=True)
+def apikey_list(request):
+    form = ApiKeyCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            key, raw = services.apikey_create(
+                portal=request.portal, name=form.cleaned_data["name"], created_by=request.user
+            )
+        except ValidationError as e:
+            form.add_error("name", e.message_dict.get("name", e.messages))
+        else:
+            # Shown once, on the next page view, then gone: only its hash is stored.
+            request.session[NEW_KEY_SESSION] = {"id": key.pk, "raw": raw}
+            messages.success(request, f"API key “{key.name}” created. Copy it now: it will not be shown again.")
+            return redirect("engagement:apikey_list", portal_slug=request.portal.slug)
+    new_key = request.session.pop(NEW_KEY_SESSION, None)
+    return render(
+        request,
+        "engagement/apikey_list.html",
+        {
+            "form": form,
+            "keys": selectors.apikey_list(portal=request.portal),
+            "new_key": new_key,
+            "email_settings": services.portal_email_settings_get(portal=request.portal),
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@portal_view(admin_only=True)
+def apikey_revoke(request, pk):
+    key = ApiKey.objects.filter(portal=request.portal, pk=pk).first()
+    if key is None:
+        raise Http404("No such API key.")
+    if request.method == "POST":
+        services.apikey_revoke(apikey=key)
+        messages.success(request, f"API key “{key.name}” revoked. Requests using it are refused from now on.")
+        return redirect("engagement:apikey_list", portal_slug=request.portal.slug)
+    return render(request, "engagement/apikey_revoke.html", {"key": key})
+
+
+@portal_view(admin_only=True)
+@require_POST
+def bounce_secret_rotate(request):
+    services.bounce_secret_rotate(portal=request.portal)
+    messages.success(request, "New bounce webhook secret created. Update your mail provider; the old one no longer works.")
+    return redirect("engagement:apikey_list", portal_slug=request.portal.slug)
