@@ -37,7 +37,10 @@ class SalesforceConnectionAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if "sync_enabled" in form.changed_data:
-            obj.sync_enabled_at = timezone.now() if obj.sync_enabled else obj.sync_enabled_at
+            # The first enable fixes the moment older sends stop being due (a pause and
+            # re-enable resumes where the sync left off; see salesforce.sync.sync_enable).
+            if obj.sync_enabled and obj.sync_enabled_at is None:
+                obj.sync_enabled_at = timezone.now()
         super().save_model(request, obj, form, change)
 
 
@@ -46,3 +49,7 @@ class FieldMappingAdmin(admin.ModelAdmin):
     list_display = ("portal", "target_field", "source", "constant_value", "enabled")
     list_filter = ("enabled", "source")
     search_fields = ("portal__slug", "target_field")
+
+
+# Sync engine (issue 5): SyncRun / SalesforceRecord admin, enable/pause and re-sync actions.
+from . import sync_admin  # noqa: E402,F401

@@ -264,8 +264,4 @@ def mapping_remove(request, pk):
     return render(request, "integrations/mapping_remove.html", {"mapping": mapping})
 
 
-@portal_view
-def sync_health(request):
-    """Placeholder: the sync engine (issue 5) owns and extends this page."""
-    connection = services.connection_for(request.portal)
-    return render(request, "integrations/sync_health.html", {"connection": connection})
+# The sync health page (integrations:sync_health) is integrations/sync_views.py (issue 5).
