@@ -182,7 +182,7 @@ class SendOut(Schema):
     sent_at: datetime
     landing_url: str
     state: SendStateOut
-    salesforce: Any = Field(None, description="The send's Salesforce sync status (null until synced).")
+    salesforce: Any = Field(None, description="The send's Salesforce sync status: status, label, record_id, match, last_synced_cutoff, error.")
 
 
 class ErrorOut(Schema):
@@ -286,7 +286,10 @@ def get_send(request, send_id: int = Path(..., ge=1, le=MAX_ID)):
 def salesforce_status_for(send):
     """The send's Salesforce sync status for ``GET /api/v1/sends/{id}``.
 
-    Hook for the Salesforce sync (integrations): replace this body to return a JSON-able
-    dict (e.g. record id, last synced cut-off, last error). None means "not synced".
+    Filled by the Salesforce sync (integrations.sync_selectors.send_sync_status): status
+    (synced / pending / unmatched / failed / not_scheduled / not_connected), the record id,
+    the match, the activity cut-off synced, and the last error.
     """
-    return None
+    from integrations.sync_selectors import send_sync_status
+
+    return send_sync_status(send)
