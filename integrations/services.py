@@ -371,3 +371,20 @@ def mapping_remove(*, connection, mapping: FieldMapping) -> None:
     describe = describe_from_cache(connection.schema_cache)
     if connection.schema_cache:
         connection_check(connection=connection, describe=describe or {})
+
+
+def connection_tokens_rotate() -> int:
+    """Re-encrypt every stored token under the first key of FIELD_ENCRYPTION_KEYS.
+
+    Key rotation: put the new key first, run this (``manage.py rotate_salesforce_tokens``),
+    then drop the old key. Returns how many connections were rewritten.
+    """
+    from .salesforce.crypto import rotate
+
+    n = 0
+    for conn in SalesforceConnection.objects.exclude(access_token_enc="", refresh_token_enc="").only("pk", "access_token_enc", "refresh_token_enc"):
+        SalesforceConnection.objects.filter(pk=conn.pk, access_token_enc=conn.access_token_enc).update(
+            access_token_enc=rotate(conn.access_token_enc), refresh_token_enc=rotate(conn.refresh_token_enc)
+        )
+        n += 1
+    return n

@@ -51,3 +51,21 @@ def test_key_rotation_old_tokens_still_decrypt_and_rotate_to_new_key(portal_a, s
 
 def test_empty_token_stays_empty():
     assert crypto.encrypt("") == "" and crypto.decrypt("") == ""
+
+
+@pytest.mark.django_db
+def test_rotate_command_reencrypts_every_stored_token(portal_a, portal_b, settings):
+    from django.core.management import call_command
+
+    old_key = settings.FIELD_ENCRYPTION_KEYS[0]
+    for portal in (portal_a, portal_b):
+        c = SalesforceConnection(portal=portal)
+        c.access_token, c.refresh_token = f"access-{portal.slug}", f"refresh-{portal.slug}"
+        c.save()
+    new_key = Fernet.generate_key().decode()
+    settings.FIELD_ENCRYPTION_KEYS = [new_key, old_key]
+    call_command("rotate_salesforce_tokens")
+    settings.FIELD_ENCRYPTION_KEYS = [new_key]  # the old key is gone; tokens still readable
+    for portal in (portal_a, portal_b):
+        c = SalesforceConnection.objects.get(portal=portal)
+        assert (c.access_token, c.refresh_token) == (f"access-{portal.slug}", f"refresh-{portal.slug}")
