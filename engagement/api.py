@@ -12,7 +12,7 @@ from typing import Any
 
 from django.core.exceptions import RequestDataTooBig, ValidationError
 from django.http import Http404
-from ninja import Field, NinjaAPI, Path, Schema
+from ninja import Field, NinjaAPI, Path, Schema, Status
 from ninja.errors import HttpError
 from ninja.security import HttpBearer
 from pydantic import field_validator
@@ -195,7 +195,7 @@ class ErrorOut(Schema):
 @api.post("/campaigns", response={201: CampaignOut, 422: ErrorOut}, summary="Create a campaign")
 def create_campaign(request, payload: CampaignIn):
     campaign = services.campaign_create(portal=request.portal, **payload.dict())
-    return 201, campaign
+    return Status(201, campaign)
 
 
 @api.post(
@@ -227,7 +227,7 @@ def create_sends(request, payload: SendsIn, campaign_id: int = Path(..., ge=1, l
             created.append(
                 {"id": send.pk, "email": contact.email, "contact_id": contact.pk, "landing_url": send.landing_url}
             )
-    return 201, {"created": result.created, "sends": created, "skipped": skipped}
+    return Status(201, {"created": result.created, "sends": created, "skipped": skipped})
 
 
 @api.post(
@@ -256,7 +256,7 @@ def post_events(request):
         raise HttpError(413, f"A batch holds at most {services.MAX_BATCH} events; got {len(items)}.")
     result = services.events_ingest(portal=request.portal, items=items)
     status = 422 if result.errors and not result.stored else 200
-    return status, {"stored": result.stored, "errors": result.errors}
+    return Status(status, {"stored": result.stored, "errors": result.errors})
 
 
 @api.get("/sends/{send_id}", response={200: SendOut, 404: ErrorOut}, summary="A send's engagement state")
@@ -269,7 +269,7 @@ def get_send(request, send_id: int = Path(..., ge=1, le=MAX_ID)):
     if send is None:
         raise Http404
     state = send_states([send.pk])[send.pk]
-    return 200, {
+    return Status(200, {
         "id": send.pk,
         "campaign_id": send.campaign_id,
         "campaign_name": send.campaign.name,
@@ -280,7 +280,7 @@ def get_send(request, send_id: int = Path(..., ge=1, le=MAX_ID)):
         "landing_url": send.landing_url,
         "state": state.as_dict(),
         "salesforce": salesforce_status_for(send),
-    }
+    })
 
 
 def salesforce_status_for(send):

@@ -35,13 +35,18 @@ class AccessibleFormMixin:
 
 
 class CampaignForm(AccessibleFormMixin, forms.ModelForm):
+    video_url = forms.URLField(
+        label="Video URL", max_length=500, assume_scheme="https",
+        help_text="A video file browsers can play (WebM or MP4).",
+    )
+    cta_url = forms.URLField(label="Button link", max_length=500, required=False, assume_scheme="https")
+
     class Meta:
         model = Campaign
         fields = ["name", "video_url", "cta_label", "cta_url"]
         labels = {"video_url": "Video URL", "cta_label": "Button label", "cta_url": "Button link"}
         help_texts = {
             "name": "Shown to recipients and sent to Salesforce as Event_Name__c.",
-            "video_url": "A video file browsers can play (WebM or MP4).",
             "cta_label": "Optional call-to-action button, e.g. “Give again”.",
         }
 

@@ -3,14 +3,12 @@
 Mounted at ``/``; their first path segments (v, t, u, webhooks, api) are reserved slugs.
 """
 
-from django.urls import path
+from django.urls import include, path
 
 from . import public_views as views
 from .api import api
 
-app_name = "engagement_public"
-
-urlpatterns = [
+recipient_patterns = [
     path("t/<str:token>/open.gif", views.open_pixel, name="open_pixel"),
     path("v/<str:token>/", views.landing, name="landing"),
     path("v/<str:token>/cta/", views.cta, name="cta"),
@@ -21,5 +19,10 @@ urlpatterns = [
     path("v/<str:token>/reply/video/", views.video_reply, name="video_reply"),
     path("u/<str:token>/", views.unsubscribe, name="unsubscribe"),
     path("webhooks/email/bounce", views.bounce_webhook, name="bounce_webhook"),
+]
+
+urlpatterns = [
+    path("", include((recipient_patterns, "engagement_public"))),
+    # The API keeps its own namespace ("api_v1"), which django-ninja reverses for its docs.
     path("api/v1/", api.urls),
 ]

@@ -11,7 +11,7 @@ _STATE_FIELDS = ("send_id", "type", "occurred_at", "received_at", "data")
 
 
 def campaign_list(*, portal):
-    return Campaign.objects.filter(portal=portal).annotate(send_count=Count("sends"))
+    return Campaign.objects.filter(portal=portal).annotate(send_count=Count("sends")).order_by("-created_at", "-id")
 
 
 def campaign_get(*, portal, pk):
