@@ -136,7 +136,7 @@ def _measure(client, url, runs):
     with CaptureQueriesContext(connection) as ctx:
         client.get(url)
     times.sort()
-    p95 = times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
+    p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
     return statistics.median(times), p95, len(ctx.captured_queries), response.content
 
 
@@ -181,8 +181,8 @@ def main(argv=None):
         elapsed, result = seeded
         print(f"seeded through contact_upsert_many: {result.summary()} in {elapsed:.1f} s "
               f"({args.contacts / elapsed:,.0f} rows/s)\n")
-    print(f"| page | median ms | p95 ms | queries | rows shown |")
-    print(f"|---|---:|---:|---:|---:|")
+    print("| page | median ms | p95 ms | queries | rows shown |")
+    print("|---|---:|---:|---:|---:|")
     worst = 0.0
     if args.show_queries:
         from django.db import connection

@@ -35,7 +35,7 @@ class ContactForm(forms.Form):
             },
         )
         super().__init__(*args, **kwargs)
-        for name, field in self.fields.items():
+        for field in self.fields.values():
             field.widget.attrs.setdefault("autocomplete", "off")
         self.fields["donor_id"].widget.attrs.update({"spellcheck": "false", "class": "mono"})
 

@@ -43,3 +43,15 @@ def test_admin_filters_invalid_donor_ids_fixes_one_and_it_drops_out(login, live_
     expect(page.locator("tbody").get_by_text("Nora Numeric")).to_have_count(0)
     expect(page.get_by_text("Abe Account")).to_be_visible()
     expect(page.get_by_label("Show")).to_have_value("invalid")
+
+
+def test_enter_in_the_form_saves_what_was_typed_not_the_suggestion(login, live_server, admin_a, portal_a):
+    contact = make_contact(portal_a, email="m@alpha.example", first_name="Max", donor_id="003ro0000035wqgyam")
+    page = login(admin_a)
+    page.goto(f"{live_server.url}/alpha/contacts/{contact.pk}/edit/")
+    expect(page.get_by_role("button", name="Use 003RO0000035WQgYAM")).to_be_visible()
+    page.get_by_label("First name").fill("Maxine")
+    page.get_by_label("First name").press("Enter")
+    expect(page.get_by_role("status")).to_contain_text("Saved Maxine")
+    contact.refresh_from_db()
+    assert (contact.first_name, contact.donor_id) == ("Maxine", "003ro0000035wqgyam")
