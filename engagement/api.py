@@ -91,6 +91,13 @@ class RecipientIn(Schema):
     first_name: str | None = Field(None, max_length=150)
     last_name: str | None = Field(None, max_length=150)
 
+    @field_validator("email", "donor_id", "first_name", "last_name")
+    @classmethod
+    def _no_nul(cls, value):
+        if services.unstorable(value):
+            raise ValueError("contains characters that cannot be stored (e.g. NUL)")
+        return value
+
 
 class SendsIn(Schema):
     recipients: list[RecipientIn] = Field(..., min_length=1, max_length=services.MAX_BATCH)

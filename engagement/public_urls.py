@@ -9,15 +9,15 @@ from . import public_views as views
 from .api import api
 
 recipient_patterns = [
-    path("t/<str:token>/open.gif", views.open_pixel, name="open_pixel"),
-    path("v/<str:token>/", views.landing, name="landing"),
-    path("v/<str:token>/cta/", views.cta, name="cta"),
-    path("v/<str:token>/download/", views.download, name="download"),
-    path("v/<str:token>/share/", views.share, name="share"),
-    path("v/<str:token>/events/", views.page_events, name="events"),
-    path("v/<str:token>/reply/text/", views.text_reply, name="text_reply"),
-    path("v/<str:token>/reply/video/", views.video_reply, name="video_reply"),
-    path("u/<str:token>/", views.unsubscribe, name="unsubscribe"),
+    path("t/<slug:token>/open.gif", views.open_pixel, name="open_pixel"),
+    path("v/<slug:token>/", views.landing, name="landing"),
+    path("v/<slug:token>/cta/", views.cta, name="cta"),
+    path("v/<slug:token>/download/", views.download, name="download"),
+    path("v/<slug:token>/share/", views.share, name="share"),
+    path("v/<slug:token>/events/", views.page_events, name="events"),
+    path("v/<slug:token>/reply/text/", views.text_reply, name="text_reply"),
+    path("v/<slug:token>/reply/video/", views.video_reply, name="video_reply"),
+    path("u/<slug:token>/", views.unsubscribe, name="unsubscribe"),
     path("webhooks/email/bounce", views.bounce_webhook, name="bounce_webhook"),
 ]
 

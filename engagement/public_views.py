@@ -151,7 +151,7 @@ def page_events(request, token):
         )
     data = {}
     if type_ == EventType.SHARED and isinstance(payload.get("channel"), str):
-        data["channel"] = payload["channel"][:40]
+        data["channel"] = services.storable(payload["channel"])[:40]
     services.event_record(send=send, type=type_, data=data)
     return HttpResponse(status=204)
 

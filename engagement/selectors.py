@@ -1,12 +1,14 @@
 """Reads for engagement. Portal-scoped selectors take ``portal`` and never cross it."""
 
-from collections import defaultdict
+import re
 
 from django.db.models import Count, Q
 
 from .models import ApiKey, Campaign, EngagementEvent, EventType, Send
 from .state import send_state
 
+# What secrets.token_urlsafe produces; anything else cannot be a token (and never reaches SQL).
+TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _STATE_FIELDS = ("send_id", "type", "occurred_at", "received_at", "data")
 
 
@@ -32,7 +34,7 @@ def send_get(*, portal, pk, campaign_pk=None):
 
 def send_by_token(token):
     """The send with this token, or None. The token is the recipient's only credential."""
-    if not token or len(token) > 64:
+    if not isinstance(token, str) or not TOKEN_RE.fullmatch(token):
         return None
     return Send.objects.select_related("campaign", "campaign__portal", "contact").filter(token=token).first()
 

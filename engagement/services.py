@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -43,6 +44,18 @@ DELIVERY_CHUNK = 200  # sends per delivery task
 API_KEY_PREFIX = "tvk"
 
 _url_validator = URLValidator(schemes=["http", "https"])
+# Text PostgreSQL cannot store: NUL, and lone UTF-16 surrogates (JSON "\\ud800" decodes to one).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def unstorable(value):
+    """True when ``value`` holds characters the database cannot store."""
+    return isinstance(value, str) and _UNSTORABLE.search(value) is not None
+
+
+def storable(value):
+    """``value`` without the characters the database cannot store."""
+    return _UNSTORABLE.sub("", value)
 
 
 def _batched(iterable, size):
@@ -72,6 +85,11 @@ def campaign_create(*, portal, name, video_url, cta_label="", cta_url="", create
 def campaign_validate(campaign):
     """Field rules beyond the model: http(s) links only, and a CTA has both label and URL."""
     errors = {}
+    for name in ("name", "video_url", "cta_label", "cta_url"):
+        if unstorable(getattr(campaign, name)):
+            errors[name] = ["This text contains characters that cannot be stored (e.g. NUL)."]
+    if errors:
+        raise ValidationError(errors)
     try:
         campaign.full_clean(exclude=["portal", "created_by"])
     except ValidationError as e:
@@ -263,6 +281,10 @@ def event_record_by_token(*, token, type, data=None):
     """
     if type not in EVENT_TYPES or type in _CONTACT_EFFECTS:
         raise ValueError(f"event type {type!r} cannot be recorded by token")
+    from .selectors import TOKEN_RE
+
+    if not isinstance(token, str) or not TOKEN_RE.fullmatch(token):
+        return False
     now = timezone.now()
     events, sends = EngagementEvent._meta.db_table, Send._meta.db_table
     with connection.cursor() as cursor:
@@ -353,6 +375,8 @@ def _event_item_clean(item, now):
             return "text_reply needs a non-empty \"text\"."
         if len(text) > MAX_TEXT_REPLY:
             return f"text is longer than {MAX_TEXT_REPLY} characters."
+        if unstorable(text):
+            return "text contains characters that cannot be stored (e.g. NUL)."
         data["text"] = text.strip()
     elif type_ == EventType.VIDEO_REPLY:
         reason = url_problem(item.get("url"))
@@ -383,6 +407,8 @@ def url_problem(url):
         return "video_reply needs a \"url\"."
     if len(url) > MAX_URL:
         return f"url is longer than {MAX_URL} characters."
+    if unstorable(url):
+        return "url contains characters that cannot be stored (e.g. NUL)."
     try:
         _url_validator(url.strip())
     except ValidationError:
@@ -470,7 +496,7 @@ def bounce_webhook_receive(*, body, signature):
             raise WebhookRejected(400, occurred_at)
     data = {}
     if isinstance(payload.get("reason"), str):
-        data["reason"] = payload["reason"][:500]
+        data["reason"] = storable(payload["reason"])[:500]
     return event_record(send=send, type=EventType.BOUNCED, occurred_at=occurred_at, data=data)
 
 
@@ -503,6 +529,8 @@ def apikey_create(*, portal, name, created_by=None):
         raise ValidationError({"name": ["Give the key a name, e.g. “Donor CRM export”."]})
     if len(name) > 100:
         raise ValidationError({"name": ["Keep the name under 100 characters."]})
+    if unstorable(name):
+        raise ValidationError({"name": ["The name contains characters that cannot be stored."]})
     prefix = secrets.token_hex(4)
     raw = f"{API_KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
     key = ApiKey.objects.create(
