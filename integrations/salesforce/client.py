@@ -38,7 +38,7 @@ from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceError as _SSError
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
-from . import oauth
+from . import oauth, transport
 from .errors import (
     NotFound,
     PermissionDenied,
@@ -122,9 +122,7 @@ class SalesforceClient:
         self.api_calls = 0
         self.api_usage: tuple[int, int] | None = None
         self._persisted_usage: tuple[int, int] | None = None
-        self._session = requests.Session()
-        if settings.SALESFORCE_CA_BUNDLE:
-            self._session.verify = settings.SALESFORCE_CA_BUNDLE
+        self._session = transport.Session()  # trusts settings.SALESFORCE_CA_BUNDLE when set
         self._session.hooks["response"].append(self._on_response)
         self._sf: Salesforce | None = None
 

@@ -25,6 +25,7 @@ from authlib.integrations.requests_client import OAuth2Session
 from django.conf import settings
 from django.urls import reverse
 
+from .transport import CABundleMixin
 from .errors import OAuthFailed, SessionExpired, Unavailable
 
 SCOPES = "api refresh_token"
@@ -82,8 +83,12 @@ def login_url_for(environment: str, mydomain_url: str = "") -> str:
     raise InvalidLoginUrl("Choose production, sandbox or My Domain.")
 
 
+class _OAuth2Session(CABundleMixin, OAuth2Session):
+    pass
+
+
 def _session(**kwargs) -> OAuth2Session:
-    s = OAuth2Session(
+    s = _OAuth2Session(
         client_id=settings.SALESFORCE_CLIENT_ID,
         client_secret=settings.SALESFORCE_CLIENT_SECRET,
         token_endpoint_auth_method="client_secret_post",
@@ -92,8 +97,6 @@ def _session(**kwargs) -> OAuth2Session:
         default_timeout=timeout(),
         **kwargs,
     )
-    if settings.SALESFORCE_CA_BUNDLE:
-        s.verify = settings.SALESFORCE_CA_BUNDLE
     return s
 
 

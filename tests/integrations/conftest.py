@@ -115,7 +115,9 @@ def sf_connect(sf_start, sf_authorize):
         resp = client.get(callback_path(callback))
         assert resp.status_code == 302
         assert resp["Location"] == reverse("integrations:salesforce_settings", args=[portal.slug])
-        return SalesforceConnection.objects.get(portal=portal)
+        conn = SalesforceConnection.objects.filter(portal=portal).first()
+        assert conn is not None, [str(m) for m in resp.wsgi_request._messages]
+        return conn
 
     return _connect
 

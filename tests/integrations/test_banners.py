@@ -95,7 +95,7 @@ def test_mapping_banner_from_deleted_field_then_fixed_by_removing_the_mapping(cl
 
 
 def test_mapping_banner_from_newly_required_field_then_fixed_by_adding_a_mapping(client_admin_a, connected_portal_a, sim):
-    sim.require_field("ThankView__c", "Donor_ID__c", type="string")
+    sim.add_field("ThankView__c", "Donor_ID__c", "string", required=True)
     html = check(client_admin_a, connected_portal_a)
     assert banner_kinds(html) == ["mapping"]
     assert "Donor_ID__c" in html
@@ -111,7 +111,7 @@ def test_mapping_banner_from_newly_required_field_then_fixed_by_adding_a_mapping
 def test_mapping_banner_cleared_when_field_comes_back(client_admin_a, connected_portal_a, sim):
     sim.remove_field("ThankView__c", "Views__c")
     assert banner_kinds(check(client_admin_a, connected_portal_a)) == ["mapping"]
-    sim.add_field("ThankView__c", {"name": "Views__c", "type": "double"})
+    sim.add_field("ThankView__c", "Views__c", "double")
     assert banner_kinds(check(client_admin_a, connected_portal_a)) == []
 
 

@@ -105,7 +105,7 @@ def test_api_usage_is_parsed_and_persisted(conn):
 
 def test_query_all_follows_next_records_url(conn, sim):
     sim.seed("Contact", [{"LastName": f"Doe{i}", "Email": f"d{i}@x.org"} for i in range(450)])
-    sim.configure(query_batch_size=200)
+    sim.config(query_batch_size=200)
     client = SalesforceClient(conn)
     rows = list(client.query_all("SELECT Id, Email FROM Contact WHERE LastName != null"))
     assert len(rows) >= 450
@@ -113,7 +113,7 @@ def test_query_all_follows_next_records_url(conn, sim):
 
 
 def test_collections_create_update_upsert_with_per_record_results(conn, sim):
-    sim.add_field("ThankView__c", {"name": "Send_Id__c", "type": "string", "externalId": True, "unique": True})
+    sim.add_field("ThankView__c", "Send_Id__c", "string", external_id=True, unique=True)
     contact_id = sim.seed("Contact", [{"LastName": "Doe", "Email": "jane@x.org"}])[0]
     client = SalesforceClient(conn)
     created = client.collection_create(
@@ -124,7 +124,7 @@ def test_collections_create_update_upsert_with_per_record_results(conn, sim):
         ]
     )
     assert [r.ok for r in created] == [True, False, False]
-    assert created[0].id.startswith(sim.key_prefix("ThankView__c")) if hasattr(sim, "key_prefix") else created[0].id
+    assert created[0].id and len(created[0].id) == 18
     assert isinstance(created[1].exception(), errors.InvalidId)
     assert isinstance(created[2].exception(), errors.MappingError)
     assert created[2].errors[0][0] == "INVALID_FIELD"
@@ -138,7 +138,7 @@ def test_collections_create_update_upsert_with_per_record_results(conn, sim):
 
 
 def test_required_field_missing_is_a_mapping_error_with_the_field(conn, sim):
-    sim.require_field("ThankView__c", "Donor_ID__c", type="string")
+    sim.add_field("ThankView__c", "Donor_ID__c", "string", required=True)
     client = SalesforceClient(conn)
     [res] = client.collection_create([{"Event_Name__c": "Gala"}])
     assert not res.ok

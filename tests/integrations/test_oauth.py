@@ -221,7 +221,7 @@ def test_disconnect_when_revoke_fails_still_deletes_and_says_so(client_admin_a, 
 def test_reconnect_to_a_different_org_is_detected(client_admin_a, connected_portal_a, sf_connect, sim):
     conn = connected_portal_a.salesforce_connection
     old_org = conn.org_id
-    sim.reset(org_id=None)  # a new org behind the same login host
+    sim.reset()  # a new org (new org id) behind the same login host
     new = sf_connect(client_admin_a, connected_portal_a)
     assert new.pk == conn.pk
     assert new.org_id != old_org
