@@ -202,3 +202,24 @@ def test_admin_changelist_filters_and_searches(portal_a, db):
     assert "bad@x.org" in body and "good@x.org" not in body
     assert "good@x.org" in c.get("/admin/contacts/contact/?q=good").content.decode()
     assert Contact.objects.count() == 2
+
+
+def test_admin_add_and_change_keep_derived_fields(portal_a, db):
+    from django.test import Client
+
+    from tests.factories import UserFactory
+
+    support = UserFactory(email="support2@thankview.example")
+    support.is_staff = support.is_superuser = True
+    support.save()
+    c = Client()
+    c.force_login(support)
+    form = {"portal": portal_a.pk, "email": " New@X.org ", "first_name": "New", "last_name": "", "donor_id": "1004422",
+            "unsubscribed_at_0": "", "unsubscribed_at_1": "", "bounced_at_0": "", "bounced_at_1": ""}
+    assert c.post("/admin/contacts/contact/add/", form).status_code == 302
+    contact = Contact.objects.get(portal=portal_a)
+    assert (contact.email_normalized, contact.donor_id_status) == ("new@x.org", "invalid")
+    response = c.post(f"/admin/contacts/contact/{contact.pk}/change/", {**form, "donor_id": "003RO0000035WQg"})
+    assert response.status_code == 302
+    contact.refresh_from_db()
+    assert contact.donor_id_status == "contact" and "003ro0000035wqg" in contact.search_text
