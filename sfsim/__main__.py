@@ -1,0 +1,43 @@
+"""``python -m sfsim --port 8765 [--host 127.0.0.1] [--cert-dir .sfsim] [--latency-ms 0]``
+
+Runs the simulator in the foreground and prints its base URL and the CA bundle to trust.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+
+from .server import start
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sfsim", description="Local Salesforce simulator (HTTPS).")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--cert-dir", default=".sfsim", help="where ca.pem is written (and reused from)")
+    parser.add_argument("--latency-ms", type=int, default=0, help="added to every REST call")
+    parser.add_argument("--verbose", action="store_true", help="log every request")
+    args = parser.parse_args(argv)
+
+    sim = start(port=args.port, host=args.host, cert_dir=args.cert_dir, latency_ms=args.latency_ms, verbose=args.verbose)
+    cfg = sim.org.config
+    print(f"sfsim listening on {sim.url}", flush=True)
+    print(f"CA bundle: {sim.ca_path}", flush=True)
+    print(f"OAuth client id: {cfg['client_id']}  secret: {cfg['client_secret']}", flush=True)
+    print(f"Org {sim.org.org_id}, user {cfg['username']}; control API at {sim.url}/_sim/", flush=True)
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    sim.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
