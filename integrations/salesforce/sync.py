@@ -327,11 +327,11 @@ def due_send_ids(*, portal, org_id: str, cutoff: datetime, enabled_at: datetime 
             (r.id IS NULL AND s.sent_at >= %s)
             OR r.record_id = ''
             OR r.resync_requested_at IS NOT NULL
-            OR EXISTS (
+            OR (r.id IS NOT NULL AND EXISTS (
                 SELECT 1 FROM {event_t} e
                 WHERE e.send_id = s.id AND e.received_at <= %s
                   AND (r.last_synced_cutoff IS NULL OR e.received_at > r.last_synced_cutoff)
-            )
+            ))
         )
         ORDER BY s.id LIMIT %s
     """
