@@ -70,12 +70,14 @@ def test_permanent_faults_are_classified_and_not_retried(conn, sim, fault, cls, 
 
 
 def test_503_is_retried_with_backoff_then_raised_as_unavailable(conn, sim, settings):
+    sim.reset_stats()
     sim.fault("unavailable")
     client = SalesforceClient(conn)
     with pytest.raises(errors.Unavailable) as e:
         client.describe("ThankView__c")
     assert e.value.status == 503 and e.value.kind == "connection" and not e.value.permanent
     assert client.api_calls == settings.SALESFORCE_RETRY_ATTEMPTS
+    assert sim.stats()["by_kind"]["describe"] == settings.SALESFORCE_RETRY_ATTEMPTS
 
 
 def test_transient_503_recovers_on_retry(conn, sim):
@@ -147,12 +149,33 @@ def test_required_field_missing_is_a_mapping_error_with_the_field(conn, sim):
     assert isinstance(res.exception(), errors.MappingError)
 
 
-def test_row_lock_on_whole_call_is_retried(conn, sim):
+def test_per_record_row_lock_is_a_result_not_an_exception(conn, sim):
     sim.fault("unlock_row", count=1)
     client = SalesforceClient(conn)
     [res] = client.collection_create([{"Event_Name__c": "Gala"}])
-    # Per-record lock errors are results, not exceptions: the sync decides.
-    assert res.ok or res.error_codes == ["UNABLE_TO_LOCK_ROW"]
+    # The sync decides what to do with a locked record (retry it next run).
+    assert not res.ok and res.error_codes == ["UNABLE_TO_LOCK_ROW"]
+    assert isinstance(res.exception(), errors.Unavailable) and not res.exception().permanent
+
+
+def test_create_with_unknown_outcome_is_not_retried(conn, sim):
+    """The answer to a create is lost after Salesforce committed it: retrying could create
+    a duplicate, so the client raises Unavailable(outcome_unknown) and the sync looks first."""
+    sim.fault("drop_after_commit", count=1)
+    client = SalesforceClient(conn)
+    with pytest.raises(errors.Unavailable) as e:
+        client.collection_create([{"Event_Name__c": "Once"}])
+    assert e.value.outcome_unknown
+    assert [r["Event_Name__c"] for r in sim.records("ThankView__c")] == ["Once"]
+
+
+def test_update_with_lost_answer_is_retried(conn, sim):
+    [rec_id] = sim.seed("ThankView__c", [{"Event_Name__c": "Gala"}])
+    sim.fault("drop_after_commit", count=1)
+    client = SalesforceClient(conn)
+    [res] = client.collection_update([{"id": rec_id, "Opened__c": True}])
+    assert res.ok and sim.get("ThankView__c", rec_id)["Opened__c"] is True
+    assert client.api_calls == 1  # the dropped call gave no response; the retry did
 
 
 def test_collections_refuse_more_than_200(conn):
