@@ -277,7 +277,7 @@ def event_record_by_token(*, token, type, data=None):
 
     The open pixel is the hottest endpoint (every email client that loads images hits it),
     so it neither loads the send nor runs a second query: ``INSERT ... SELECT`` resolves
-    the token and writes the event in one round trip.
+    the token and writes the event in one statement, committed asynchronously.
     """
     if type not in EVENT_TYPES or type in _CONTACT_EFFECTS:
         raise ValueError(f"event type {type!r} cannot be recorded by token")
@@ -287,7 +287,14 @@ def event_record_by_token(*, token, type, data=None):
         return False
     now = timezone.now()
     events, sends = EngagementEvent._meta.db_table, Send._meta.db_table
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # Asynchronous commit: this transaction does not wait for its WAL flush, which
+            # otherwise dominates the request (about 5 ms per open on the dev machine's disk).
+            # A crash of the database server can lose the last fraction of a second of opens,
+            # never corrupt anything; for a tracking pixel that is the right trade.
+            # https://www.postgresql.org/docs/current/wal-async-commit.html
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
         cursor.execute(
             f"INSERT INTO {events} (send_id, type, occurred_at, received_at, data) "  # noqa: S608
             f"SELECT id, %s, %s, %s, %s FROM {sends} WHERE token = %s",
