@@ -75,7 +75,7 @@ def _seed(url, sends):
     from engagement import services
     from thankview.services import portal_create_or_update
 
-    portal, user, _ = portal_create_or_update(slug="bench", name="Bench University", admin_email="bench@example.org",
+    portal, _, _ = portal_create_or_update(slug="bench", name="Bench University", admin_email="bench@example.org",
                                               admin_password="bench-password-1")
     contact_upsert_many(portal=portal, rows=[{"email": f"donor{i}@bench.example"} for i in range(sends)])
     campaign = services.campaign_create(portal=portal, name="Benchmark thanks", video_url="https://v.example/a.webm")

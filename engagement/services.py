@@ -14,11 +14,9 @@ import logging
 import re
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 from itertools import islice
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.validators import URLValidator
@@ -39,7 +37,7 @@ MAX_TEXT_REPLY = 5000  # characters kept of a text reply (Salesforce gets the fi
 MAX_URL = 500
 # A client clock may run a little fast; anything further ahead is a bad date, not a skew.
 FUTURE_TOLERANCE = timedelta(minutes=5)
-EARLIEST = datetime(2000, 1, 1, tzinfo=dt_timezone.utc)
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 DELIVERY_CHUNK = 200  # sends per delivery task
 API_KEY_PREFIX = "tvk"
 
@@ -296,7 +294,7 @@ def event_record_by_token(*, token, type, data=None):
             # https://www.postgresql.org/docs/current/wal-async-commit.html
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
         cursor.execute(
-            f"INSERT INTO {events} (send_id, type, occurred_at, received_at, data) "  # noqa: S608
+            f"INSERT INTO {events} (send_id, type, occurred_at, received_at, data) "
             f"SELECT id, %s, %s, %s, %s FROM {sends} WHERE token = %s",
             [type, now, now, json.dumps(data or {}), token],
         )
@@ -492,8 +490,7 @@ def bounce_webhook_receive(*, body, signature):
     # Compare against a throwaway secret when there is none, so timing does not tell.
     expected = hmac.new((secret or secrets.token_hex(32)).encode(), body, hashlib.sha256).hexdigest()
     given = (signature or "").strip()
-    if given.startswith("sha256="):
-        given = given[len("sha256="):]
+    given = given.removeprefix("sha256=")
     if not hmac.compare_digest(expected, given) or secret is None:
         raise WebhookRejected(401, "Invalid signature.")
     occurred_at = None

@@ -59,7 +59,7 @@ def test_a_revoked_key_is_refused(portal_a):
 
 
 def test_a_key_with_the_right_prefix_but_wrong_secret_is_refused(portal_a):
-    key, raw = make_api_key(portal_a)
+    _, raw = make_api_key(portal_a)
     assert Api(raw[:-3] + "abc").get("/sends/1").status_code == 401
 
 

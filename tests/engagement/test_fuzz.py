@@ -52,14 +52,14 @@ def _ok(response):
 @given(body=st.one_of(_json, st.fixed_dictionaries({"events": st.lists(_event_item | _json, max_size=8)}),
                       st.lists(_event_item, max_size=8)))
 def test_events_endpoint_never_500s(setup, body):
-    send, headers = setup
+    _, headers = setup
     _ok(Client().post("/api/v1/events", json.dumps(body), content_type="application/json", headers=headers))
 
 
 @FUZZ
 @given(raw=st.binary(max_size=200))
 def test_events_endpoint_survives_arbitrary_bytes(setup, raw):
-    send, headers = setup
+    _, headers = setup
     _ok(Client().post("/api/v1/events", raw, content_type="application/json", headers=headers))
 
 
@@ -67,7 +67,7 @@ def test_events_endpoint_survives_arbitrary_bytes(setup, raw):
 @given(body=_json | st.fixed_dictionaries({}, optional={"name": _text | _scalars, "video_url": _text | _scalars,
                                                          "cta_label": _text | _scalars, "cta_url": _text | _scalars}))
 def test_create_campaign_never_500s_and_stores_nothing_on_failure(setup, body):
-    send, headers = setup
+    _, headers = setup
     before = Campaign.objects.count()
     r = _ok(Client().post("/api/v1/campaigns", json.dumps(body), content_type="application/json", headers=headers))
     assert Campaign.objects.count() == before + (1 if r.status_code == 201 else 0)
@@ -92,7 +92,7 @@ def test_create_sends_never_500s(setup, recipients, sent_at):
 @FUZZ
 @given(segment=_form_text.filter(lambda s: "/" not in s and "?" not in s and "#" not in s and s.strip()))
 def test_get_send_never_500s(setup, segment):
-    send, headers = setup
+    _, headers = setup
     from urllib.parse import quote
 
     _ok(Client().get(f"/api/v1/sends/{quote(segment)}", headers=headers))

@@ -91,7 +91,7 @@ def test_send_detail_shows_the_timeline(client_staff_a, portal_a):
 def test_another_portals_campaigns_and_sends_are_404(client_b, portal_a):
     send = make_send(portal_a)
     for url in [
-        f"/alpha/campaigns/",
+        "/alpha/campaigns/",
         f"/beta/campaigns/{send.campaign_id}/",
         f"/beta/campaigns/{send.campaign_id}/send/",
         f"/beta/campaigns/{send.campaign_id}/sends/{send.pk}/",

@@ -1,6 +1,7 @@
 """Recipient endpoints: public, token-bound, each recording its event; nothing leaks."""
 
 import json
+from pathlib import Path
 
 import pytest
 from django.core.files.storage import default_storage
@@ -12,7 +13,7 @@ from engagement.public_views import PIXEL_GIF
 from engagement.selectors import send_states
 from tests.engagement.factories import make_campaign, make_send
 
-WEBM = open("static/video/thankyou.webm", "rb").read()
+WEBM = (Path(__file__).resolve().parents[2] / "static" / "video" / "thankyou.webm").read_bytes()
 
 
 @pytest.fixture
