@@ -339,15 +339,15 @@ def mapping_save(*, connection, mapping: FieldMapping | None, target_field: str,
     if f is None:
         raise MappingRefused(f"{OBJECT} has no field {target_field}. Check the API name (it ends in __c).")
     target_field = f["name"]  # canonical case
-    problem = type_problem(source, f, constant_value=constant_value)
-    if problem:
-        raise MappingRefused(problem)
     clash = FieldMapping.objects.filter(portal=portal, target_field__iexact=target_field)
     if mapping is not None:
         clash = clash.exclude(pk=mapping.pk)
     other = clash.first()
     if other is not None and other.enabled:
         raise MappingRefused(f"{target_field} already has a mapping; edit that one instead.")
+    problem = type_problem(source, f, constant_value=constant_value)
+    if problem:
+        raise MappingRefused(problem)
     with transaction.atomic():
         if other is not None:  # a removed mapping to this field: replace it
             other.delete()
