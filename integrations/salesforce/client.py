@@ -187,7 +187,15 @@ class SalesforceClient:
         try:
             return self._once(fn)
         except _InvalidSession:
-            self.refresh()
+            pass
+        # Another worker may have refreshed this connection already: try its token first,
+        # and run the refresh grant (once) only if that does not work either.
+        if self._adopt_stored_token():
+            try:
+                return self._once(fn)
+            except _InvalidSession:
+                pass
+        self.refresh()
         try:
             return self._once(fn)
         except _InvalidSession as e:
@@ -216,34 +224,37 @@ class SalesforceClient:
         finally:
             self._persist_usage()
 
-    def refresh(self) -> None:
-        """Get a new access token with the refresh token; store it encrypted.
+    def _adopt_stored_token(self) -> bool:
+        """Use the access token in the database if it differs from ours (refreshed elsewhere)."""
+        conn = self.connection
+        if not conn.pk:
+            return False
+        stored = type(conn).objects.filter(pk=conn.pk).values_list("access_token_enc", flat=True).first()
+        if not stored or stored == conn.access_token_enc:
+            return False
+        conn.access_token_enc = stored
+        self._set_session(conn.access_token)
+        return True
 
-        Before running the grant, look whether another worker already refreshed this
-        connection (its token in the database differs from ours): use that instead, which
-        avoids a refresh storm when many tasks hit an expired token at once.
+    def refresh(self) -> None:
+        """Run the refresh grant and store the new access token, encrypted (one ``update()``).
+
+        ``invalid_grant`` (revoked or expired refresh token, inactive user) raises
+        ``SessionExpired``: only Reconnect helps, so there is no retry.
         """
         conn = self.connection
-        Model = type(conn)
-        if conn.pk:
-            stored = Model.objects.filter(pk=conn.pk).values_list("access_token_enc", flat=True).first()
-            if stored and stored != conn.access_token_enc and not getattr(self, "_used_stored", False):
-                self._used_stored = True
-                conn.access_token_enc = stored
-                self._set_session(conn.access_token)
-                return
         token = oauth.token_refresh(conn.login_url, conn.refresh_token)
         conn.access_token = token["access_token"]
         updates = {"access_token_enc": conn.access_token_enc}
         if token.get("refresh_token"):  # only with refresh-token rotation (reference §1.5)
             conn.refresh_token = token["refresh_token"]
             updates["refresh_token_enc"] = conn.refresh_token_enc
-        if token.get("instance_url") and token["instance_url"] != conn.instance_url:
-            conn.instance_url = token["instance_url"]
+        if token.get("instance_url") and token["instance_url"].rstrip("/") != conn.instance_url.rstrip("/"):
+            conn.instance_url = token["instance_url"].rstrip("/")
             updates["instance_url"] = conn.instance_url
             self._sf = None
         if conn.pk:
-            Model.objects.filter(pk=conn.pk).update(**updates)
+            type(conn).objects.filter(pk=conn.pk).update(**updates)
         self._set_session(conn.access_token)
 
     def _set_session(self, access_token: str) -> None:

@@ -13,6 +13,9 @@ Reusable by every Salesforce test (the sync tests too):
 - ``sf_connect(client, portal, environment="production")``: a real OAuth connect by a
   logged-in Django test client: POST Connect → authorize at sfsim → GET the callback.
   Returns the stored ``SalesforceConnection``.
+- ``sfsim_sandbox`` / ``sim_sandbox``: a second simulator (another org, same CA) serving as
+  ``SALESFORCE_SANDBOX_URL`` once ``sandbox_settings`` is requested: for sandbox vs
+  production stories (wrong environment, reconnecting to a different org).
 - ``connected_portal_a``: ``portal_a`` connected by ``admin_a`` (status connected, checklist
   run). Its ``salesforce_connection`` is the connection.
 
@@ -45,6 +48,35 @@ def sim(sfsim):
     control.reset()
 
 
+@pytest.fixture(scope="session")
+def sfsim_sandbox(sfsim):
+    from pathlib import Path
+
+    from sfsim.server import start
+
+    # Same CA directory: one SALESFORCE_CA_BUNDLE trusts both servers.
+    handle = start(port=0, latency_ms=0, cert_dir=Path(sfsim.ca_path).parent,
+                   username="jane@acme.org.uat", display_name="Jane Sandbox", org_name="Acme UAT")
+    yield handle
+    handle.stop()
+
+
+@pytest.fixture
+def sim_sandbox(sfsim_sandbox):
+    from sfsim.control import SimControl
+
+    control = SimControl(sfsim_sandbox.url, sfsim_sandbox.ca_path)
+    control.reset()
+    yield control
+    control.reset()
+
+
+@pytest.fixture
+def sandbox_settings(sf_settings, sfsim_sandbox, sim_sandbox):
+    sf_settings.SALESFORCE_SANDBOX_URL = sfsim_sandbox.url
+    return sf_settings
+
+
 @pytest.fixture
 def sf_settings(settings, sfsim, sim):
     settings.SALESFORCE_USES_SIMULATOR = True
@@ -67,12 +99,11 @@ def sf_authorize(sfsim, sf_settings):
 
     def _authorize(authorize_url, action="allow"):
         parts = urlsplit(authorize_url)
-        assert f"{parts.scheme}://{parts.netloc}" == sfsim.url, authorize_url
         params = dict(parse_qsl(parts.query))
         consent = requests.get(authorize_url, verify=sfsim.ca_path, timeout=10)
         assert consent.status_code == 200 and "Allow" in consent.text
         resp = requests.post(
-            f"{sfsim.url}{parts.path}",
+            f"{parts.scheme}://{parts.netloc}{parts.path}",
             data={**params, "action": action},
             verify=sfsim.ca_path,
             allow_redirects=False,

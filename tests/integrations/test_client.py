@@ -188,3 +188,14 @@ def test_revoke_kills_the_refresh_token(conn):
     client.revoke()
     with pytest.raises(errors.SessionExpired):
         SalesforceClient(SalesforceConnection.objects.get(pk=conn.pk)).refresh()
+
+
+def test_token_refreshed_by_another_worker_is_adopted_without_a_new_grant(conn, sim):
+    sim.fault("expire_sessions")
+    other = SalesforceClient(SalesforceConnection.objects.get(pk=conn.pk))
+    other.refresh()  # worker 1 refreshes
+    sim.reset_stats()
+    mine = SalesforceClient(conn)  # worker 2 still holds the old token
+    assert mine.describe("ThankView__c")["name"] == "ThankView__c"
+    assert sim.stats()["by_kind"].get("oauth_token", 0) == 0  # no second refresh grant
+    assert conn.access_token == SalesforceConnection.objects.get(pk=conn.pk).access_token

@@ -228,3 +228,43 @@ def test_reconnect_to_a_different_org_is_detected(client_admin_a, connected_port
     assert new.previous_org_id == old_org and new.org_changed_at is not None
     page = client_admin_a.get(settings_url(connected_portal_a)).content.decode()
     assert old_org in page
+
+
+def test_sandbox_connect_uses_the_sandbox_login_host(client_admin_a, portal_a, sandbox_settings, sf_start, sf_connect, sfsim_sandbox):
+    assert sf_start(client_admin_a, portal_a, "sandbox").startswith(sfsim_sandbox.url + "/services/oauth2/authorize?")
+    conn = sf_connect(client_admin_a, portal_a, "sandbox")
+    assert conn.environment == "sandbox" and conn.login_url == sfsim_sandbox.url
+    assert conn.username == "jane@acme.org.uat"
+    page = client_admin_a.get(settings_url(portal_a)).content.decode()
+    assert "as <strong>jane@acme.org.uat</strong> (Jane Sandbox), sandbox." in page
+
+
+def test_wrong_environment_is_refused_and_stores_nothing(client_admin_a, portal_a, sandbox_settings, sf_start, sfsim, sf_authorize):
+    """The admin chose Sandbox, but the code came from the production login: the sandbox's
+    token endpoint does not know it (invalid_grant); nothing is stored."""
+    sandbox_authorize = sf_start(client_admin_a, portal_a, "sandbox")
+    production_authorize = sfsim.url + "/services/oauth2/authorize?" + urlsplit(sandbox_authorize).query
+    callback = sf_authorize(production_authorize)
+    resp = client_admin_a.get(callback_path(callback), follow=True)
+    body = resp.content.decode()
+    assert "Salesforce refused the connection" in body and "invalid_grant" in body
+    assert "different environment than the one you chose (sandbox vs. production)" in body
+    assert not SalesforceConnection.objects.filter(portal=portal_a).exists()
+
+
+def test_sandbox_then_production_is_a_different_org(client_admin_a, portal_a, sandbox_settings, sf_connect,
+                                                     django_capture_on_commit_callbacks):
+    from integrations.services import salesforce_org_changed
+
+    seen = []
+    handler = lambda sender, **kw: seen.append((kw["previous_org_id"], kw["org_id"]))  # noqa: E731
+    salesforce_org_changed.connect(handler)
+    try:
+        sandbox = sf_connect(client_admin_a, portal_a, "sandbox")
+        with django_capture_on_commit_callbacks(execute=True):
+            prod = sf_connect(client_admin_a, portal_a, "production")
+    finally:
+        salesforce_org_changed.disconnect(handler)
+    assert prod.pk == sandbox.pk and prod.environment == "production"
+    assert prod.org_id != sandbox.org_id and prod.previous_org_id == sandbox.org_id
+    assert seen == [(sandbox.org_id, prod.org_id)]
