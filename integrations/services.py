@@ -236,10 +236,10 @@ def connection_record_error(*, connection: SalesforceConnection, error: Salesfor
 def connection_record_success(*, connection: SalesforceConnection) -> None:
     """Clear the stored banner after a successful check or run."""
     now = timezone.now()
-    updates = dict(
-        error_kind="", error_code="", error_message="", error_detail={}, error_since=None,
-        error_notified_at=None, last_success_at=now, updated_at=now,
-    )
+    updates = {
+        "error_kind": "", "error_code": "", "error_message": "", "error_detail": {}, "error_since": None,
+        "error_notified_at": None, "last_success_at": now, "updated_at": now,
+    }
     if connection.has_tokens:
         updates["status"] = SalesforceConnection.Status.CONNECTED
     SalesforceConnection.objects.filter(pk=connection.pk).update(**updates)

@@ -17,7 +17,7 @@ from thankview.tenancy import portal_view
 
 from . import services
 from .forms import ConnectForm, MappingForm
-from .models import FieldMapping, SalesforceConnection
+from .models import FieldMapping
 from .salesforce import oauth
 from .salesforce.errors import OAuthFailed, SalesforceError, Unavailable
 from .salesforce.mapping import mappings_for

@@ -28,8 +28,9 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
@@ -311,12 +312,11 @@ class SalesforceClient:
         """Every record of a SOQL query, page after page (``nextRecordsUrl``), lazily."""
         page = self._call(lambda sf: sf.query(soql, timeout=self.timeout))
         while True:
-            for rec in page.get("records", []):
-                yield rec
+            yield from page.get("records", [])
             if page.get("done", True) or not page.get("nextRecordsUrl"):
                 return
             next_url = page["nextRecordsUrl"]
-            page = self._call(lambda sf: sf.query_more(next_url, identifier_is_url=True, timeout=self.timeout))
+            page = self._call(lambda sf, url=next_url: sf.query_more(url, identifier_is_url=True, timeout=self.timeout))
 
     def query_count(self, soql: str) -> int:
         """``totalSize`` of a query (use ``SELECT COUNT() ...``)."""

@@ -49,4 +49,4 @@ def rotate(value: str) -> str:
     return fernet().rotate(value.encode()).decode()
 
 
-__all__ = ["InvalidToken", "encrypt", "decrypt", "rotate"]
+__all__ = ["InvalidToken", "decrypt", "encrypt", "rotate"]

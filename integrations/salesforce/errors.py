@@ -61,10 +61,10 @@ BANNERS = {
             "Salesforce now requires a field that ThankView isn't sending."
         ),
         "steps": [
-            "If a field no longer exists: note the field name below, go to Integrations & APIs → "
-            "Salesforce Settings and update or remove that mapping.",
-            "If a required field is missing: add a mapping for it in Salesforce Settings, or ask "
-            "your Salesforce admin to make that field optional.",
+            ("If a field no longer exists: note the field name below, go to Integrations & APIs → "
+            "Salesforce Settings and update or remove that mapping."),
+            ("If a required field is missing: add a mapping for it in Salesforce Settings, or ask "
+            "your Salesforce admin to make that field optional."),
         ],
         "tip": "",
     },
@@ -75,10 +75,10 @@ BANNERS = {
             "format, so they cannot be matched to Salesforce records."
         ),
         "steps": [
-            "Valid IDs are 15 or 18 characters long, letters and digits, and start with the "
-            "record's prefix (Contact IDs begin with 003). Numeric-only IDs such as 1004422 are invalid.",
-            "Open the affected contacts and either clear the ID or update it to the correct "
-            "15/18-character ID from Salesforce.",
+            ("Valid IDs are 15 or 18 characters long, letters and digits, and start with the "
+            "record's prefix (Contact IDs begin with 003). Numeric-only IDs such as 1004422 are invalid."),
+            ("Open the affected contacts and either clear the ID or update it to the correct "
+            "15/18-character ID from Salesforce."),
         ],
         "tip": "",
     },

@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone as dt_timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
@@ -134,7 +134,7 @@ def constant_parse(value: str, field_type: str):
         if d is None:
             raise ValueError("Enter a date like 2025-01-31.")
         return d.isoformat()
-    if field_type == "url" and v and not (v.startswith("https://") or v.startswith("http://")):
+    if field_type == "url" and v and not (v.startswith(("https://", "http://"))):
         raise ValueError("Enter a URL starting with https://.")
     if field_type == "email" and v and "@" not in v:
         raise ValueError("Enter an email address.")
@@ -170,14 +170,14 @@ def type_problem(source: str, f: dict, *, constant_value: str = "") -> str:
 def _iso(dt: datetime) -> str:
     """ISO-8601 in UTC with milliseconds and Z, a format Salesforce accepts (reference §6)."""
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=dt_timezone.utc)
-    return dt.astimezone(dt_timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _json(value, field_type: str | None = None):
     if isinstance(value, datetime):
         if field_type == "date":
-            return value.astimezone(dt_timezone.utc).date().isoformat()
+            return value.astimezone(UTC).date().isoformat()
         return _iso(value)
     if isinstance(value, date):
         return value.isoformat()

@@ -25,8 +25,8 @@ from authlib.integrations.requests_client import OAuth2Session
 from django.conf import settings
 from django.urls import reverse
 
-from .transport import CABundleMixin
 from .errors import OAuthFailed, SessionExpired, Unavailable
+from .transport import CABundleMixin
 
 SCOPES = "api refresh_token"
 PRODUCTION, SANDBOX, MYDOMAIN = "production", "sandbox", "mydomain"

@@ -144,7 +144,7 @@ def test_required_field_missing_is_a_mapping_error_with_the_field(conn, sim):
     client = SalesforceClient(conn)
     [res] = client.collection_create([{"Event_Name__c": "Gala"}])
     assert not res.ok
-    code, message, fields = res.errors[0]
+    code, _message, fields = res.errors[0]
     assert code == "REQUIRED_FIELD_MISSING" and "Donor_ID__c" in fields
     assert isinstance(res.exception(), errors.MappingError)
 

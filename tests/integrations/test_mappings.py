@@ -1,6 +1,6 @@
 """Field mappings: defaults, retarget/remove/add checked against a fresh describe, values."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from django.urls import reverse
@@ -121,7 +121,7 @@ def test_build_values_gives_salesforce_json_types(portal_a, settings):
     settings.SITE_URL = "https://portal.example.org"
     contact = make_contact(portal_a, email="jane@x.org", donor_id="003RO0000035WQgYAM")
     campaign = Campaign.objects.create(portal=portal_a, name="Spring Gala", video_url="https://v.example.org/a.mp4")
-    sent = datetime(2025, 3, 1, 9, 30, 5, 123000, tzinfo=timezone.utc)
+    sent = datetime(2025, 3, 1, 9, 30, 5, 123000, tzinfo=UTC)
     send = Send.objects.create(campaign=campaign, contact=contact, sent_at=sent)
     state = SendState(opened=True, started_watching=True, views=3, text_reply="x" * 300, video_reply="https://v/r.mp4")
     mappings = mappings_for(portal_a) + [

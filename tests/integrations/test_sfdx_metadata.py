@@ -29,7 +29,7 @@ METADATA_TYPE = {"Text": "Text", "Text (255)": "Text", "DateTime": "DateTime", "
 
 def _field(path):
     root = ET.parse(path).getroot()
-    assert root.tag == "{%s}CustomField" % NS["md"]
+    assert root.tag == "{{{}}}CustomField".format(NS["md"])
     return {child.tag.split("}")[1]: (child.text or "") for child in root}
 
 
@@ -38,7 +38,7 @@ def test_guide_table_transcription_matches_the_guide_text():
         return
     text = GUIDE.read_text()
     table = text[text.index("Field API NameType"): text.index("Important: Field API names")]
-    pairs = re.findall(r"^(\w+__c) \|\n(.+?) \|$", table, re.M)
+    pairs = re.findall(r"^(\w+__c) \|\n(.+?) \|$", table, re.MULTILINE)
     assert dict(pairs) == GUIDE_TABLE
 
 
