@@ -160,7 +160,9 @@ def upload(org: Org, req: Request, ctx, m: dict) -> Response:
     text = req.text()
     if not text.strip():
         raise ApiError(400, "INVALIDBATCH", "InvalidBatch : Records not found")
-    job.saw_crlf = job.saw_crlf or "\r\n" in text
+    # The header line shows which line ending the client really used.
+    header_end = text.find("\n")
+    job.saw_crlf = job.saw_crlf or (header_end > 0 and text[header_end - 1] == "\r")
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=DELIMITERS[job.column_delimiter])
     header = next(reader)
     if job.header is None:
@@ -292,7 +294,9 @@ def _job_problem(job: Job, obj: SObjectType | None) -> str | None:
 
 
 def _process_row(org: Org, job: Job, obj: SObjectType, columns: list[str], row: list[str]) -> None:
-    raw = dict(zip(columns, row))
+    """One CSV row through the org's DML. An empty cell leaves the field alone (null on
+    insert); ``#N/A`` sets it to null, as in Salesforce's Bulk API data files."""
+    raw = {name: cell for name, cell in zip(columns, row) if cell != ""}
     given_id = raw.get("Id") or ""
     try:
         if len(row) != len(columns):

@@ -145,6 +145,7 @@ def _require_field(state, org, body) -> dict:
     if f.type == "boolean":
         raise ControlError("a checkbox is never required (it defaults to false)")
     f.nillable = not body.get("required", True)
+    obj.schema_changed()
     return f.describe()
 
 

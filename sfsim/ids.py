@@ -15,20 +15,18 @@ BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _SUFFIX_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
 
 
+_UPPER_BITS = str.maketrans({chr(c): ("1" if 65 <= c <= 90 else "0") for c in range(128)})
+
+
 def checksum(id15: str) -> str:
     """The 3-character case suffix of a 15-character id (reference §4, verified on real ids).
 
     Each chunk of 5 characters gives one suffix character: bit i is set when character i of
-    the chunk is an upper-case A-Z.
+    the chunk is an upper-case A-Z. (Written with ``str.translate``: it runs once per record
+    written, 100,000 times for a large Bulk job.)
     """
-    out = []
-    for chunk in range(3):
-        bits = 0
-        for i, ch in enumerate(id15[chunk * 5 : chunk * 5 + 5]):
-            if "A" <= ch <= "Z":
-                bits |= 1 << i
-        out.append(_SUFFIX_ALPHABET[bits])
-    return "".join(out)
+    bits = id15.translate(_UPPER_BITS)
+    return "".join(_SUFFIX_ALPHABET[int(bits[c * 5 : c * 5 + 5][::-1], 2)] for c in range(3))
 
 
 def is_id_shape(value: object) -> bool:

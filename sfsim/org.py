@@ -108,20 +108,18 @@ class Org:
         if unknown:
             raise ValueError(f"unknown config keys: {sorted(unknown)}")
         self.config.update(kw)
+        if hasattr(self, "user_id") and {"username", "display_name", "email"} & set(kw):
+            user = self.sobject("User")
+            self._change(user, user.get(self.user_id), self._user_values())
 
-    def _seed_user(self) -> None:
-        user = self.sobject("User")
+    def _user_values(self) -> dict[str, Any]:
         display = self.config["display_name"]
         first, _, last = display.partition(" ")
-        values = {
-            "Username": self.config["username"],
-            "Email": self.config["email"],
-            "FirstName": first,
-            "LastName": last or first,
-            "Name": display,
-            "IsActive": True,
-        }
-        self._store(user, values, rec_id=self.user_id)
+        return {"Username": self.config["username"], "Email": self.config["email"], "FirstName": first,
+                "LastName": last or first, "Name": display, "IsActive": True}
+
+    def _seed_user(self) -> None:
+        self._store(self.sobject("User"), self._user_values(), rec_id=self.user_id)
 
     @property
     def org_id15(self) -> str:
@@ -203,7 +201,7 @@ class Org:
     def _coerce_value(self, f: Field, value: Any, source: str) -> Any:
         t = f.type
         if source == "csv":
-            if value == "" or value == "#N/A":
+            if value in ("", "#N/A"):
                 return None
             bad = DmlError("INVALID_TYPE_ON_FIELD_IN_RECORD", f"{f.label}: value not of required type: {value}", [f.name])
             if t == "boolean":
@@ -309,7 +307,7 @@ class Org:
             elif f.type == "reference":
                 values[name] = self._check_reference(f, value)
         if creating:
-            missing = [f.name for f in obj.fields.values() if f.required and values.get(f.name) is None]
+            missing = [name for name in obj.required_fields() if values.get(name) is None]
         else:
             missing = [name for name, value in values.items() if value is None and obj.fields[name].required]
         if missing:
@@ -399,16 +397,14 @@ class Org:
     def _store(self, obj: SObjectType, values: dict[str, Any], *, rec_id: str | None = None) -> Record:
         rec_id = rec_id or self.ids.new(obj.key_prefix)
         stamp = now_sf()
-        full: dict[str, Any] = {}
-        for f in obj.fields.values():
-            full[f.name] = f.default if f.type == "boolean" else None
+        full = dict(obj.blank())
         full.update(values)
-        full.update({"Id": rec_id, "IsDeleted": bool(values.get("IsDeleted", False))})
+        full["Id"], full["IsDeleted"] = rec_id, bool(full.get("IsDeleted"))
         for name in ("CreatedDate", "LastModifiedDate", "SystemModstamp"):
-            if name in obj.fields and full.get(name) is None:
+            if full.get(name) is None:
                 full[name] = stamp
         for name in ("CreatedById", "LastModifiedById"):
-            if name in obj.fields and full.get(name) is None:
+            if full.get(name) is None:
                 full[name] = self.user_id
         if obj.auto_number_format and full.get("Name") is None:
             obj.auto_number += 1

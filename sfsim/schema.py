@@ -9,6 +9,7 @@ by default: tests add it with the control API.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass, field as dc_field
 from typing import Any, Iterable
@@ -60,6 +61,7 @@ _DATETIME_RE = re.compile(
 _DATE_RE = re.compile(r"(\d{4})-(\d{2})-(\d{2})\Z")
 
 
+@functools.lru_cache(maxsize=4096)  # a Bulk file repeats the same few send dates
 def parse_datetime(text: str) -> str | None:
     """Parse ``yyyy-MM-ddTHH:mm:ss(.SSS)?(Z|±HH:mm)`` (§6; ``±HHmm`` too, so our own output
     round-trips) into the stored form, or None if it is not one."""
@@ -83,6 +85,7 @@ def parse_datetime(text: str) -> str | None:
     return format_datetime(value)
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_date(text: str) -> str | None:
     if not _DATE_RE.match(text):
         return None
@@ -115,6 +118,7 @@ class Field:
     relationship_name: str | None = None
     auto_number: bool = False
     name_field: bool = False
+    indexable: bool = True  # CreatedById & co. point every record at one user: no index
 
     def __post_init__(self):
         if self.type not in FIELD_TYPES:
@@ -139,7 +143,7 @@ class Field:
 
     @property
     def indexed(self) -> bool:
-        return self.type in ("id", "email", "reference") or self.external_id
+        return self.indexable and (self.type in ("id", "email", "reference") or self.external_id)
 
     def index_key(self, value: Any) -> Any:
         if value is None:
@@ -257,6 +261,23 @@ class SObjectType:
         self._by_lower: dict[str, Field] = {}
         self.records: dict[str, Record] = {}
         self.indexes: dict[str, dict[Any, set[str]]] = {}
+        self._blank: dict[str, Any] | None = None
+        self._required: list[str] | None = None
+
+    # per-schema caches (every write uses them); any schema change must call schema_changed()
+    def schema_changed(self) -> None:
+        self._blank = self._required = None
+
+    def blank(self) -> dict[str, Any]:
+        """Values of a new record before the client's: checkboxes false, the rest null."""
+        if self._blank is None:
+            self._blank = {f.name: (f.default if f.type == "boolean" else None) for f in self.fields.values()}
+        return self._blank
+
+    def required_fields(self) -> list[str]:
+        if self._required is None:
+            self._required = [f.name for f in self.fields.values() if f.required]
+        return self._required
 
     # schema
     def field(self, name: str) -> Field | None:
@@ -267,6 +288,7 @@ class SObjectType:
             raise ValueError(f"field {f.name} already exists on {self.name}")
         self.fields[f.name] = f
         self._by_lower[f.name.lower()] = f
+        self.schema_changed()
         if f.indexed:
             index: dict[Any, set[str]] = {}
             for rec in self.records.values():
@@ -282,6 +304,7 @@ class SObjectType:
             raise KeyError(name)
         del self.fields[f.name]
         del self._by_lower[f.name.lower()]
+        self.schema_changed()
         self.indexes.pop(f.name, None)
         for rec in self.records.values():  # deleting a field deletes its data
             rec.values.pop(f.name, None)
@@ -414,9 +437,9 @@ def add_system_fields(obj: SObjectType, *, name_field: Field | None) -> None:
     if name_field is not None:
         obj.add_field(name_field)
     obj.add_field(Field("CreatedDate", "datetime", label="Created Date", nillable=False, defaulted_on_create=True, **ro))
-    obj.add_field(Field("CreatedById", "reference", label="Created By ID", reference_to=["User"], nillable=False, defaulted_on_create=True, relationship_name="CreatedBy", **ro))
+    obj.add_field(Field("CreatedById", "reference", label="Created By ID", reference_to=["User"], nillable=False, defaulted_on_create=True, relationship_name="CreatedBy", indexable=False, **ro))
     obj.add_field(Field("LastModifiedDate", "datetime", label="Last Modified Date", nillable=False, defaulted_on_create=True, **ro))
-    obj.add_field(Field("LastModifiedById", "reference", label="Last Modified By ID", reference_to=["User"], nillable=False, defaulted_on_create=True, relationship_name="LastModifiedBy", **ro))
+    obj.add_field(Field("LastModifiedById", "reference", label="Last Modified By ID", reference_to=["User"], nillable=False, defaulted_on_create=True, relationship_name="LastModifiedBy", indexable=False, **ro))
     obj.add_field(Field("SystemModstamp", "datetime", label="System Modstamp", nillable=False, defaulted_on_create=True, **ro))
 
 

@@ -130,11 +130,17 @@ class Handler(BaseHTTPRequestHandler):
         raw_uri = self.path
         header_bytes = sum(len(k) + len(v) + 4 for k, v in self.headers.items())
         body = self._read_body()
+        too_long = None
         if len(raw_uri) > MAX_URI:
-            self._send(Response(414, b"URI Too Long", {"Content-Type": "text/plain"}))
-            return
-        if len(self.requestline) + header_bytes > MAX_URI:
-            self._send(Response(431, b"Request Header Fields Too Large", {"Content-Type": "text/plain"}))
+            too_long = Response(414, b"URI Too Long", {"Content-Type": "text/plain"})
+        elif len(self.requestline) + header_bytes > MAX_URI:
+            too_long = Response(431, b"Request Header Fields Too Large", {"Content-Type": "text/plain"})
+        if too_long is not None:
+            # Refused before the API sees it (§2.4): not counted, but still carries the header.
+            if raw_uri.startswith("/services/data"):
+                org = self.server.state.org
+                too_long.headers["Sforce-Limit-Info"] = f"api-usage={org.api_used}/{org.config['daily_api_max']}"
+            self._send(too_long)
             return
         parts = urlsplit(raw_uri)
         req = Request(
