@@ -488,20 +488,53 @@ def _sync_batch(ctx: _Ctx, send_ids: list[int]) -> None:
             err = errors.error_for(code, message, fields=fields)
             if err.kind in (errors.MAPPING, errors.PERMISSIONS) and banner_error is None:
                 banner_error = err
-    SalesforceRecord.objects.bulk_update(
-        list(records.values()),
-        [
-            "status", "record_id", "match_method", "lookup_field", "contact_id", "lead_id", "match_note",
-            "donor_id_invalid", "last_synced_cutoff", "synced_at", "resync_requested_at", "attempt_marker",
-            "attempt_at", "error_code", "error_message", "error_fields", "attempts", "updated_at",
-        ],
-    )
+    _save_records(list(records.values()))
     if result.error is not None:
         raise result.error
     if banner_error is not None:
         # Salesforce refused records for a reason the customer must fix (a field, access):
         # writing more would fail the same way. Stop; the sends stay due.
         raise banner_error
+
+
+# Columns the batch writes back, and their PostgreSQL types (for the VALUES list below).
+_SAVED_COLUMNS = [
+    ("status", "varchar"), ("record_id", "varchar"), ("match_method", "varchar"), ("lookup_field", "varchar"),
+    ("contact_id", "varchar"), ("lead_id", "varchar"), ("match_note", "varchar"), ("donor_id_invalid", "boolean"),
+    ("last_synced_cutoff", "timestamptz"), ("synced_at", "timestamptz"), ("resync_requested_at", "timestamptz"),
+    ("attempt_marker", "varchar"), ("attempt_at", "timestamptz"), ("error_code", "varchar"),
+    ("error_message", "text"), ("error_fields", "jsonb"), ("attempts", "integer"), ("updated_at", "timestamptz"),
+]
+
+
+def _save_records(records: list[SalesforceRecord]) -> None:
+    """Write the batch's records back in one statement.
+
+    Django's ``bulk_update`` builds a CASE expression per column and row, which costs about
+    1.7 s of Python per 200 rows (measured, benchmarks/README.md); on PostgreSQL one
+    ``UPDATE ... FROM (VALUES ...)`` does the same in milliseconds.
+    """
+    import json
+
+    now = timezone.now()
+    for r in records:
+        r.updated_at = now
+    names = [c for c, _ in _SAVED_COLUMNS]
+    if db_connection.vendor != "postgresql":
+        SalesforceRecord.objects.bulk_update(records, names)
+        return
+    from psycopg2.extras import execute_values
+
+    table = SalesforceRecord._meta.db_table
+    sets = ", ".join(f"{c} = v.{c}" for c in names)
+    sql = f"UPDATE {table} AS t SET {sets} FROM (VALUES %s) AS v(id, {', '.join(names)}) WHERE t.id = v.id"
+    template = "(%s::bigint, " + ", ".join(f"%s::{t}" for _, t in _SAVED_COLUMNS) + ")"
+    rows = [
+        (r.pk, *[json.dumps(getattr(r, c)) if t == "jsonb" else getattr(r, c) for c, t in _SAVED_COLUMNS])
+        for r in records
+    ]
+    with db_connection.cursor() as cur:
+        execute_values(cur.cursor, sql, rows, template=template, page_size=len(rows) or 1)
 
 
 def _owned_values(ctx: _Ctx, send, r: SalesforceRecord, *, creating: bool, relink_to: str | None) -> dict:
