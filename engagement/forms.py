@@ -132,7 +132,7 @@ class VideoReplyForm(AccessibleFormMixin, forms.Form):
 
     @staticmethod
     def max_bytes():
-        return getattr(settings, "VIDEO_REPLY_MAX_BYTES", 50 * 1024 * 1024)
+        return settings.VIDEO_REPLY_MAX_BYTES
 
     def clean_url(self):
         url = (self.cleaned_data.get("url") or "").strip()

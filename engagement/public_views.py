@@ -39,7 +39,7 @@ def _not_found():
 
 def _too_many():
     response = HttpResponse("Too many requests.\n", status=429, content_type="text/plain; charset=utf-8")
-    response["Retry-After"] = str(ratelimit.DEFAULT_WINDOW)
+    response["Retry-After"] = str(settings.ENGAGEMENT_RATE_WINDOW)
     return response
 
 

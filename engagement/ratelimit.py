@@ -11,15 +11,11 @@ import time
 from django.conf import settings
 from django.core.cache import cache
 
-# ENGAGEMENT_RATE_LIMIT / ENGAGEMENT_RATE_WINDOW (optional settings): events per token per window.
-DEFAULT_LIMIT = 120
-DEFAULT_WINDOW = 600
-
 
 def allow(scope, key, *, limit=None, window=None):
     """Count one hit of ``key`` in ``scope``; False once the window's budget is spent."""
-    limit = limit or getattr(settings, "ENGAGEMENT_RATE_LIMIT", DEFAULT_LIMIT)
-    window = window or getattr(settings, "ENGAGEMENT_RATE_WINDOW", DEFAULT_WINDOW)
+    limit = limit or settings.ENGAGEMENT_RATE_LIMIT
+    window = window or settings.ENGAGEMENT_RATE_WINDOW
     bucket = int(time.time() // window)
     cache_key = f"rl:{scope}:{key}:{bucket}"
     if cache.add(cache_key, 1, timeout=window + 5):

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "django_celery_beat",
+    "ninja",  # serves the API docs' Swagger UI from our static files, not a CDN
     "thankview",
     "contacts",
     "engagement",
@@ -160,6 +161,12 @@ MEDIA_URL = "media/"
 CONTACT_IMPORT_MAX_BYTES = env.int("CONTACT_IMPORT_MAX_BYTES", default=20 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+
+# Recipient endpoints: events accepted per send token per window (then 429), and the
+# largest uploaded video reply.
+ENGAGEMENT_RATE_LIMIT = env.int("ENGAGEMENT_RATE_LIMIT", default=120)
+ENGAGEMENT_RATE_WINDOW = env.int("ENGAGEMENT_RATE_WINDOW", default=600)
+VIDEO_REPLY_MAX_BYTES = env.int("VIDEO_REPLY_MAX_BYTES", default=50 * 1024 * 1024)
 
 # EMAIL_URL: smtp://user:pass@host:587 (smtp+tls://...) or consolemail:// (default).
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
