@@ -106,7 +106,6 @@ def oauth_state_pop(*, session, state: str, user) -> dict:
 # --- connect / disconnect ----------------------------------------------------------------
 
 
-@transaction.atomic
 def connection_connect(*, portal, user, code: str, code_verifier: str, login_url: str, environment: str) -> SalesforceConnection:
     """Finish a Connect: exchange the code, read the identity, store the tokens encrypted.
 
@@ -137,7 +136,15 @@ def connection_connect(*, portal, user, code: str, code_verifier: str, login_url
             log.warning("Could not revoke the token of a failed Salesforce connect", exc_info=True)
         raise
 
-    conn = SalesforceConnection.objects.select_for_update().filter(portal=portal).first() or SalesforceConnection(portal=portal)
+    # Salesforce has answered; only now open a transaction (no network calls inside it).
+    with transaction.atomic():
+        return _connection_store(portal=portal, user=user, token=token, identity=identity, probe=probe,
+                                 login_url=login_url, environment=environment, org_id=org_id, user_id=user_id)
+
+
+def _connection_store(*, portal, user, token, identity, probe, login_url, environment, org_id, user_id):
+    SalesforceConnection.objects.get_or_create(portal=portal)  # a row to lock, even on the first connect
+    conn = SalesforceConnection.objects.select_for_update().get(portal=portal)
     now = timezone.now()
     if conn.org_id and conn.org_id[:15] != org_id[:15]:
         conn.previous_org_id = conn.org_id
