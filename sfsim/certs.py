@@ -62,12 +62,12 @@ def _load_or_make_ca_locked(cert_dir: Path):
     if ca_path.exists() and ca_key_path.exists():
         cert = x509.load_pem_x509_certificate(ca_path.read_bytes())
         key = serialization.load_pem_private_key(ca_key_path.read_bytes(), password=None)
-        if cert.not_valid_after_utc > dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1):
+        if cert.not_valid_after_utc > dt.datetime.now(dt.UTC) + dt.timedelta(days=1):
             return cert, key
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sfsim local CA"),
                       x509.NameAttribute(NameOID.ORGANIZATION_NAME, "sfsim")])
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     cert = (
         x509.CertificateBuilder()
         .subject_name(name)
@@ -94,7 +94,7 @@ def ensure_certs(cert_dir: str | os.PathLike, extra_hosts: list[str] | None = No
     cert_dir.mkdir(parents=True, exist_ok=True)
     ca_cert, ca_key = _load_or_make_ca(cert_dir)
     key = ec.generate_private_key(ec.SECP256R1())
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     names: list[x509.GeneralName] = [x509.DNSName("localhost")]
     ips = {"127.0.0.1", "::1"}
     for host in extra_hosts or []:

@@ -42,6 +42,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from . import oauth
+from .errors import ApiError
 from .schema import make_field
 from .web import Request, Response, json_response
 
@@ -69,10 +70,8 @@ def handle(state, req: Request) -> Response:
         org = state.org
         with org.lock:
             return json_response(200, fn(state, org, body))
-    except (ControlError, ValueError, KeyError, TypeError) as e:
+    except (ControlError, ApiError, ValueError, KeyError, TypeError) as e:
         return json_response(400, {"error": f"{type(e).__name__}: {e}"})
-    except Exception as e:  # ApiError from a JSON body, etc.
-        return json_response(400, {"error": str(e)})
 
 
 def _obj(org, body: dict):

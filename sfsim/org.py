@@ -13,6 +13,7 @@ queries such as ``Email IN (...)`` and upserts by external id stay O(matches).
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 import threading
 from collections import OrderedDict
@@ -22,8 +23,18 @@ from . import ids
 from .errors import DmlError
 from .faults import FaultSet, Stats
 from .schema import (
-    CUSTOM_PREFIXES, TEXT_TYPES, Field, Record, SObjectType, add_system_fields, default_schema,
-    format_datetime, make_field, now_sf, parse_date, parse_datetime,
+    CUSTOM_PREFIXES,
+    TEXT_TYPES,
+    Field,
+    Record,
+    SObjectType,
+    add_system_fields,
+    default_schema,
+    format_datetime,
+    make_field,
+    now_sf,
+    parse_date,
+    parse_datetime,
 )
 
 DEFAULT_CONFIG: dict[str, Any] = {
@@ -237,7 +248,7 @@ class Org:
                 raise jerr
             return value
         if t in ("double", "int"):
-            if isinstance(value, bool) or isinstance(value, (dict, list)):
+            if isinstance(value, (bool, dict, list)):
                 raise jerr
             try:
                 num = float(value)
@@ -252,7 +263,7 @@ class Org:
             parsed = parse_datetime(value) if t == "datetime" else parse_date(value)
             if parsed is None and source == "seed" and t == "datetime":
                 try:
-                    parsed = format_datetime(dt.datetime.fromisoformat(value.replace("Z", "+00:00")))
+                    parsed = format_datetime(dt.datetime.fromisoformat(value))
                 except ValueError:
                     parsed = None
             if parsed is None:
@@ -273,7 +284,7 @@ class Org:
 
     @staticmethod
     def _number(f: Field, num: float) -> float:
-        if num != num or num in (float("inf"), float("-inf")):
+        if not math.isfinite(num):
             raise DmlError("NUMBER_OUTSIDE_VALID_RANGE", f"{f.label}: value outside of valid range on numeric field: {num}", [f.name])
         if f.type == "int":
             return float(int(num))

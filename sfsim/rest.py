@@ -11,8 +11,9 @@ import json
 import re
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from . import ids, soql
@@ -64,7 +65,7 @@ class CallContext:
     version: str
     state: dict = field(default_factory=dict)
 
-    def for_version(self, version: str) -> "CallContext":
+    def for_version(self, version: str) -> CallContext:
         return CallContext(self.org, self.path, version, self.state)
 
     def locked(self) -> bool:
@@ -115,9 +116,7 @@ def field_list(obj: SObjectType, raw: str | None) -> list[str] | None:
     for name in raw.split(","):
         f = obj.field(name.strip())
         if f is None:
-            raise ApiError(400, "INVALID_FIELD", f"No such column '{name.strip()}' on entity '{obj.name}'. If you are attempting "
-                           "to use a custom field, be sure to append the '__c' after the custom field name. Please reference "
-                           "your WSDL or the describe call for the appropriate names.")
+            raise ApiError(400, "INVALID_FIELD", soql.NO_FIELD.format(name=name.strip(), obj=obj.name))
         out.append(f.name)
     return out
 
@@ -431,7 +430,7 @@ def _typed(org: Org, rec: dict, default: SObjectType | None = None) -> SObjectTy
         raise ApiError(400, "INVALID_TYPE", "Must send a concrete entity type.")
     obj = org.sobject(type_name)
     if obj is None:
-        raise ApiError(400, "INVALID_TYPE", soql._NO_TYPE.format(name=type_name))
+        raise ApiError(400, "INVALID_TYPE", soql.NO_TYPE.format(name=type_name))
     return obj
 
 

@@ -11,8 +11,10 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-from dataclasses import dataclass, field as dc_field
-from typing import Any, Iterable
+from collections.abc import Iterable
+from dataclasses import dataclass
+from dataclasses import field as dc_field
+from typing import Any
 
 from . import ids
 
@@ -43,15 +45,16 @@ CUSTOM_PREFIXES = [f"a{c1}{c2}" for c1 in ids.BASE62[:10] for c2 in ids.BASE62]
 
 def now_sf() -> str:
     """Current time in Salesforce's output format (§6)."""
-    return format_datetime(dt.datetime.now(dt.timezone.utc))
+    return format_datetime(dt.datetime.now(dt.UTC))
 
 
 def format_datetime(value: dt.datetime) -> str:
     """``2018-12-18T22:51:36.000+0000``: UTC, milliseconds, ``+0000`` without colon (§6).
 
     Datetimes are stored in this form: it is fixed-width UTC, so string order is time order.
+    A naive datetime (control API seeds) is taken as UTC.
     """
-    value = value.astimezone(dt.timezone.utc)
+    value = value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}+0000"
 
 
@@ -431,7 +434,7 @@ class SObjectType:
 
 
 def add_system_fields(obj: SObjectType, *, name_field: Field | None) -> None:
-    ro = dict(createable=False, updateable=False)
+    ro = {"createable": False, "updateable": False}
     obj.add_field(Field("Id", "id", label=f"{obj.label} ID", nillable=False, defaulted_on_create=True, **ro))
     obj.add_field(Field("IsDeleted", "boolean", label="Deleted", **ro))
     if name_field is not None:
@@ -516,10 +519,10 @@ def make_field(name: str, type: str, required: bool = False, external_id: bool =
     refs = [reference_to] if isinstance(reference_to, str) else list(reference_to or [])
     if type == "reference" and not refs:
         raise ValueError("a reference field needs reference_to")
-    kw: dict[str, Any] = dict(
-        custom=name.endswith("__c"), external_id=external_id, unique=unique, reference_to=refs,
-        nillable=not required, label=label or "", createable=createable, updateable=updateable,
-    )
+    kw: dict[str, Any] = {
+        "custom": name.endswith("__c"), "external_id": external_id, "unique": unique, "reference_to": refs,
+        "nillable": not required, "label": label or "", "createable": createable, "updateable": updateable,
+    }
     if length:
         kw["length"] = length
     if type == "double":

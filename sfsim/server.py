@@ -27,6 +27,7 @@ import time
 import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Self
 from urllib.parse import parse_qs, urlsplit
 
 from . import oauth, rest
@@ -129,7 +130,12 @@ class Handler(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         raw_uri = self.path
         header_bytes = sum(len(k) + len(v) + 4 for k, v in self.headers.items())
-        body = self._read_body()
+        try:
+            body = self._read_body()
+        except ValueError:
+            self.close_connection = True
+            self._send(Response(413, b"Request Entity Too Large", {"Content-Type": "text/plain"}))
+            return
         too_long = None
         if len(raw_uri) > MAX_URI:
             too_long = Response(414, b"URI Too Long", {"Content-Type": "text/plain"})
@@ -152,7 +158,7 @@ class Handler(BaseHTTPRequestHandler):
         )
         try:
             resp = route(self.server.state, req)
-        except Exception:  # a simulator bug must still answer like a server would
+        except Exception:  # noqa: BLE001 - a simulator bug must still answer like a server would
             traceback.print_exc()
             resp = json_response(500, [{"errorCode": "UNKNOWN_EXCEPTION", "message": "An unexpected error occurred in sfsim."}])
         if resp.drop:
@@ -332,7 +338,7 @@ class SimHandle:
         if self._temp_dir:
             shutil.rmtree(self._temp_dir, ignore_errors=True)
 
-    def __enter__(self) -> "SimHandle":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -24,9 +24,11 @@ org's indexes; only the candidates are filtered, never the whole table.
 
 from __future__ import annotations
 
+import operator
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from . import ids
 from .org import Org
@@ -385,13 +387,13 @@ class Column:
         return get
 
 
-_NO_FIELD = ("No such column '{name}' on entity '{obj}'. If you are attempting to use a custom field, be sure to "
+NO_FIELD = ("No such column '{name}' on entity '{obj}'. If you are attempting to use a custom field, be sure to "
              "append the '__c' after the custom field name. Please reference your WSDL or the describe call for "
              "the appropriate names.")
-_NO_RELATION = ("Didn't understand relationship '{name}' in field path. If you are attempting to use a custom "
+NO_RELATION = ("Didn't understand relationship '{name}' in field path. If you are attempting to use a custom "
                 "relationship, be sure to append the '__r' after the custom relationship name. Please reference "
                 "your WSDL or the describe call for the appropriate names.")
-_NO_TYPE = ("sObject type '{name}' is not supported. If you are attempting to use a custom object, be sure to "
+NO_TYPE = ("sObject type '{name}' is not supported. If you are attempting to use a custom object, be sure to "
             "append the '__c' after the entity name. Please reference your WSDL or the describe call for the "
             "appropriate names.")
 
@@ -403,7 +405,7 @@ class Bound:
         self.org, self.q = org, q
         obj = org.sobject(q.object_name)
         if obj is None:
-            raise _error("INVALID_TYPE", q.text, q.object_pos, _NO_TYPE.format(name=q.object_name))
+            raise _error("INVALID_TYPE", q.text, q.object_pos, NO_TYPE.format(name=q.object_name))
         self.obj = obj
         self.columns = [self.resolve(p) for p in q.select]
         self.predicate = self.compile(q.where) if q.where is not None else None
@@ -414,19 +416,19 @@ class Bound:
         if len(path.parts) == 1:
             f = obj.field(path.parts[0])
             if f is None:
-                raise _error("INVALID_FIELD", self.q.text, path.pos, _NO_FIELD.format(name=path.parts[0], obj=obj.name))
+                raise _error("INVALID_FIELD", self.q.text, path.pos, NO_FIELD.format(name=path.parts[0], obj=obj.name))
             return Column([f.name], f)
         if len(path.parts) > 2:
-            raise _error("INVALID_FIELD", self.q.text, path.pos, _NO_RELATION.format(name=path.parts[0]))
+            raise _error("INVALID_FIELD", self.q.text, path.pos, NO_RELATION.format(name=path.parts[0]))
         rel_name, field_name = path.parts
         ref = next((f for f in obj.fields.values() if f.type == "reference" and f.relationship_name
                     and f.relationship_name.lower() == rel_name.lower()), None)
         target = self.org.sobject(ref.reference_to[0]) if ref else None
         if ref is None or target is None:
-            raise _error("INVALID_FIELD", self.q.text, path.pos, _NO_RELATION.format(name=rel_name))
+            raise _error("INVALID_FIELD", self.q.text, path.pos, NO_RELATION.format(name=rel_name))
         f = target.field(field_name)
         if f is None:
-            raise _error("INVALID_FIELD", self.q.text, path.pos, _NO_FIELD.format(name=field_name, obj=target.name))
+            raise _error("INVALID_FIELD", self.q.text, path.pos, NO_FIELD.format(name=field_name, obj=target.name))
         return Column([ref.name, f.name], f, ref.relationship_name, target)
 
     # literal checks (§5): the literal must have the field's type
@@ -484,32 +486,36 @@ class Bound:
         if node.op == "LIKE" and col.field.type not in TEXT_TYPES and col.field.type not in ("id", "reference"):
             raise _error("INVALID_QUERY_FILTER_OPERATOR", self.q.text, node.values[0].pos, f"invalid operator on {col.field.type} field")
         lits = [self.typed(col, lit, node.op) for lit in node.values]
-        get = col.getter(self.org)
-        t = col.field.type
-        if t in TEXT_TYPES:
-            raw = get
-            get = lambda v: (lambda x: x.lower() if x is not None else None)(raw(v))  # noqa: E731
-        elif t in ("id", "reference"):
-            raw = get
-            get = lambda v: (lambda x: x[:15] if x is not None else None)(raw(v))  # noqa: E731
+        get = _normalised(col.getter(self.org), col.field.type)
         op = node.op
-        if op in ("IN", "NOTIN"):
+        if op == "IN":
             wanted = set(lits)
-            if op == "IN":
-                return lambda v: get(v) in wanted
+            return lambda v: get(v) in wanted
+        if op == "NOTIN":
+            wanted = set(lits)
             return lambda v: get(v) not in wanted
         lit = lits[0]
         if op == "LIKE":
             rx = like_regex(node.values[0].value or "")
-            return lambda v: (lambda x: x is not None and rx.fullmatch(x) is not None)(get(v))
+
+            def like(v: dict) -> bool:
+                x = get(v)
+                return x is not None and rx.fullmatch(x) is not None
+
+            return like
         if op == "=":
             return lambda v: get(v) == lit
         if op == "!=":
             return lambda v: get(v) != lit
-        cmp = {"<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}[op]
-        if lit is None:
+        if lit is None:  # < > <= >= null matches nothing
             return lambda v: False
-        return lambda v: (lambda x: x is not None and cmp(x, lit))(get(v))
+        cmp = _ORDERINGS[op]
+
+        def compare(v: dict) -> bool:
+            x = get(v)
+            return x is not None and cmp(x, lit)
+
+        return compare
 
     # index planner
     def candidates(self, node) -> set[str] | None:
@@ -583,6 +589,26 @@ class Bound:
             nested[col.names[1]] = related.values.get(col.names[1])
             row[col.relationship] = nested
         return row
+
+
+_ORDERINGS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+
+
+def _normalised(get: Callable[[dict], Any], sf_type: str) -> Callable[[dict], Any]:
+    """Read a value as comparisons see it: text case-folded, ids on their 15 characters."""
+    if sf_type in TEXT_TYPES:
+        def text(v: dict) -> Any:
+            x = get(v)
+            return x.lower() if x is not None else None
+
+        return text
+    if sf_type in ("id", "reference"):
+        def id15(v: dict) -> Any:
+            x = get(v)
+            return x[:15] if x is not None else None
+
+        return id15
+    return get
 
 
 def like_regex(pattern: str) -> re.Pattern:

@@ -3,7 +3,8 @@
 import string
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sfsim import ids
 from sfsim.org import Org

@@ -90,14 +90,14 @@ def test_datetime_literal_and_or_parentheses(ctl, sf):
 
 
 @pytest.mark.parametrize("soql, code, message", [
-    ("SELECT Bacon__c FROM Account LIMIT 2", "INVALID_FIELD",
-     "\nSELECT Bacon__c FROM Account LIMIT 2\n       ^\nERROR at Row:1:Column:8\nNo such column 'Bacon__c' on entity "
-     "'Account'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name. "
-     "Please reference your WSDL or the describe call for the appropriate names."),
-    ("SELECT Id FROM Accountz LIMIT 2", "INVALID_TYPE",
-     "\nSELECT Id FROM Accountz LIMIT 2\n               ^\nERROR at Row:1:Column:16\nsObject type 'Accountz' is not "
-     "supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name. "
-     "Please reference your WSDL or the describe call for the appropriate names."),
+    ("SELECT Bacon__c FROM Account LIMIT 2", "INVALID_FIELD", (
+        "\nSELECT Bacon__c FROM Account LIMIT 2\n       ^\nERROR at Row:1:Column:8\nNo such column 'Bacon__c' on entity "
+        "'Account'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name. "
+        "Please reference your WSDL or the describe call for the appropriate names.")),
+    ("SELECT Id FROM Accountz LIMIT 2", "INVALID_TYPE", (
+        "\nSELECT Id FROM Accountz LIMIT 2\n               ^\nERROR at Row:1:Column:16\nsObject type 'Accountz' is not "
+        "supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name. "
+        "Please reference your WSDL or the describe call for the appropriate names.")),
     ("SELECT Id FORM Contact", "MALFORMED_QUERY", "\nSELECT Id FORM Contact\n          ^\nERROR at Row:1:Column:11\nunexpected token: FORM"),
     ("SELECT Id FROM Contact WHERE Id = '1004422'", "INVALID_QUERY_FILTER_OPERATOR", None),
     ("SELECT Id FROM ThankView__c WHERE Sent_Date__c = '2024-01-01T00:00:00Z'", "INVALID_FIELD", None),
@@ -239,7 +239,7 @@ def test_collections_all_or_none_rolls_everything_back(ctl, sf):
 
 def test_collections_update_upsert_delete_and_retrieve(ctl, sf):
     ctl.add_field("ThankView__c", "Send_Id__c", "string", external_id=True)
-    a, b, c = (r["id"] for r in create(sf, [tv(Event_Name__c="a"), tv(Event_Name__c="b"), tv(Event_Name__c="c")]))
+    a, _, c = (r["id"] for r in create(sf, [tv(Event_Name__c="a"), tv(Event_Name__c="b"), tv(Event_Name__c="c")]))
     ctl.delete("ThankView__c", c)
     updated = sf.restful("composite/sobjects", method="PATCH", json={"allOrNone": False, "records": [
         tv(id=a, Views__c=5), tv(id=c, Views__c=1), tv(id=a[:3] + "000000000000", Views__c=1), tv(id="bad", Views__c=1)]})
