@@ -78,3 +78,11 @@ def test_aborted_job_leaves_unprocessed_records(ctl, http, sim, token):
     assert http.patch(f"{base}/{job['id']}", json={"state": "Aborted"}, headers=headers).json()["state"] == "Aborted"
     for spelling in ("unprocessedrecords", "unprocessedRecords"):
         assert http.get(f"{base}/{job['id']}/{spelling}/", headers=headers).text.splitlines() == ["LastName", '"Doe"']
+
+
+def test_bulk2_update_leaves_empty_cells_alone_and_na_clears(ctl, sf):
+    [rec_id] = ctl.seed("ThankView__c", [{"Event_Name__c": "Gala", "Text_Reply__c": "thanks", "Views__c": 2}])
+    [result] = sf.bulk2.ThankView__c.update(records=[{"Id": rec_id, "Event_Name__c": "", "Text_Reply__c": "#N/A", "Views__c": "3"}], wait=0.2)
+    assert result["numberRecordsFailed"] == 0
+    rec = ctl.get("ThankView__c", rec_id)
+    assert (rec["Event_Name__c"], rec["Text_Reply__c"], rec["Views__c"]) == ("Gala", None, 3.0)

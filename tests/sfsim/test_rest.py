@@ -310,3 +310,15 @@ def test_generated_ids_carry_the_right_checksum(ctl, sf):
     new_id = sf.Contact.create({"LastName": "X"})["id"]
     assert len(new_id) == 18 and new_id.startswith("003") and new_id[15:] == ids.checksum(new_id[:15])
     assert ids.checksum("001D000000IRFma") == "IAH"
+
+
+def test_composite_all_or_none_rolls_back_and_halts(ctl, sf):
+    body = {"allOrNone": True, "compositeRequest": [
+        {"method": "POST", "url": "/services/data/v59.0/sobjects/ThankView__c/", "referenceId": "ok", "body": {"Event_Name__c": "E"}},
+        {"method": "POST", "url": "/services/data/v59.0/sobjects/ThankView__c/", "referenceId": "bad", "body": {"Nope__c": 1}},
+        {"method": "GET", "url": "/services/data/v59.0/sobjects/ThankView__c/@{ok.id}", "referenceId": "after"},
+    ]}
+    out = sf.restful("composite", method="POST", json=body)["compositeResponse"]
+    assert [r["httpStatusCode"] for r in out] == [400, 400, 400]
+    assert out[0]["body"][0]["errorCode"] == "PROCESSING_HALTED" and out[1]["body"][0]["errorCode"] == "INVALID_FIELD"
+    assert ctl.records("ThankView__c") == []
