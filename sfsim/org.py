@@ -54,6 +54,15 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "org_name": "sfsim Org",
 }
 
+
+
+def _known_config(kw: dict) -> dict:
+    unknown = set(kw) - set(DEFAULT_CONFIG)
+    if unknown:
+        raise ValueError(f"unknown config keys: {sorted(unknown)}; known: {sorted(DEFAULT_CONFIG)}")
+    return kw
+
+
 _EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+\Z")
 
 
@@ -90,8 +99,7 @@ class Org:
     def __init__(self, config: dict | None = None, *, base_url: str = ""):
         self.lock = threading.RLock()
         self.base_url = base_url
-        self.config = dict(DEFAULT_CONFIG)
-        self.configure(**(config or {}))
+        self.config = {**DEFAULT_CONFIG, **_known_config(config or {})}
         self.ids = ids.IdFactory()
         self.org_id = self.ids.random("00D")
         self.user_id = self.ids.random("005")
@@ -115,11 +123,8 @@ class Org:
 
     # configuration
     def configure(self, **kw) -> None:
-        unknown = set(kw) - set(DEFAULT_CONFIG)
-        if unknown:
-            raise ValueError(f"unknown config keys: {sorted(unknown)}")
-        self.config.update(kw)
-        if hasattr(self, "user_id") and {"username", "display_name", "email"} & set(kw):
+        self.config.update(_known_config(kw))
+        if {"username", "display_name", "email"} & set(kw):  # the User record follows
             user = self.sobject("User")
             self._change(user, user.get(self.user_id), self._user_values())
 
