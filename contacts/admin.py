@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from . import services
-from .models import Contact
+from .models import Contact, ContactImport
 
 
 @admin.register(Contact)
@@ -31,3 +31,19 @@ class ContactAdmin(admin.ModelAdmin):
                 rows=[{name: form.cleaned_data[name] for name in services.EDITABLE_FIELDS}],
             )
             obj.pk = obj.portal.contacts.get(email_normalized=obj.email.strip().casefold()).pk
+
+
+@admin.register(ContactImport)
+class ContactImportAdmin(admin.ModelAdmin):
+    """Read-only: support can see how an import went; ``contacts.services`` writes them."""
+
+    list_display = ("filename", "portal", "status", "total_rows", "created", "updated", "rejected", "created_at")
+    list_filter = ("status",)
+    list_select_related = ("portal",)
+    raw_id_fields = ("portal", "created_by")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -67,8 +67,17 @@ def _dialect(first_line: str):
     return ","
 
 
-def read_contacts_csv(data: bytes) -> ParsedCsv:
-    """Rows as dicts (``email``, ``first_name``, ``last_name``, ``donor_id``, ``line``)."""
+def check_header(data: bytes) -> list[str]:
+    """Refuse (CsvError) a file that is not UTF-8 text or has no usable header line.
+
+    Cheap enough to run in the upload request, so such a file is refused on the form
+    before any background work starts; returns the ignored column titles.
+    """
+    return _open(data)[2]
+
+
+def _open(data: bytes):
+    """``(reader positioned after the header, {field: column index}, ignored titles)``."""
     text = _decode(data)
     if not text.strip():
         raise CsvError("The file is empty.")
@@ -102,7 +111,12 @@ def read_contacts_csv(data: bytes) -> ParsedCsv:
             "No email column found. The first line must name the columns, for example: "
             "Email, First Name, Last Name, Donor ID."
         )
+    return reader, columns, ignored
 
+
+def read_contacts_csv(data: bytes) -> ParsedCsv:
+    """Rows as dicts (``email``, ``first_name``, ``last_name``, ``donor_id``, ``line``)."""
+    reader, columns, ignored = _open(data)
     rows = []
     line = reader.line_num + 1
     while True:

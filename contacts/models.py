@@ -7,6 +7,9 @@ and kept in sync by ``contacts.services`` (the only code that writes contacts), 
 "Invalid Donor ID" filter and banner are one indexed query.
 """
 
+import uuid
+
+from django.conf import settings
 from django.db import models
 
 from . import salesforce_ids
@@ -98,3 +101,99 @@ class Contact(models.Model):
     def can_receive(self):
         """False once the contact unsubscribed or their address bounced."""
         return self.unsubscribed_at is None and self.bounced_at is None
+
+
+def _import_upload_to(instance, filename):
+    # A random name under the portal's folder: the uploaded name is untrusted text, kept
+    # only for display (``ContactImport.filename``).
+    return f"contact-imports/{instance.portal_id}/{uuid.uuid4().hex}.csv"
+
+
+class ContactImport(models.Model):
+    """One CSV upload and its import, run by a Celery task so the request never waits.
+
+    The file lives in Django storage (under MEDIA_ROOT); the task gets this row's id.
+    ``contacts.services`` writes every field; the page polls them through a JSON endpoint.
+
+    Phases, as the page labels them (the import is all-or-nothing, see
+    ``services.contact_import_run``):
+
+    - ``queued``: waiting for a worker;
+    - ``checking``: ``processed_rows`` of ``total_rows`` read and validated (nothing written);
+    - ``saving``: the accepted rows are being written in ONE transaction; nothing is
+      visible until it commits, so no count is claimed here;
+    - ``done``: committed; ``created`` / ``updated`` / ``unchanged`` / ``rejected`` are final;
+    - ``failed``: nothing was imported; ``error`` says why.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Waiting to start"
+        CHECKING = "checking", "Checking rows"
+        SAVING = "saving", "Saving"
+        DONE = "done", "Finished"
+        FAILED = "failed", "Failed"
+
+    FINISHED = (Status.DONE, Status.FAILED)
+    # Row problems kept for the page; the counts stay exact beyond this.
+    MAX_STORED_PROBLEMS = 1000
+
+    portal = models.ForeignKey("thankview.Portal", on_delete=models.CASCADE, related_name="contact_imports")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    file = models.FileField(upload_to=_import_upload_to, max_length=300)
+    filename = models.CharField(max_length=255, help_text="The name of the uploaded file, as shown to staff.")
+    size = models.PositiveBigIntegerField(default=0)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    total_rows = models.PositiveIntegerField(null=True, blank=True)  # known once the file is parsed
+    processed_rows = models.PositiveIntegerField(default=0)  # rows checked (not written)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    flagged = models.PositiveIntegerField(default=0)  # imported with an invalid Donor ID
+    # [{"line", "email", "message"}], the first MAX_STORED_PROBLEMS of each.
+    errors = models.JSONField(default=list, blank=True)
+    warnings = models.JSONField(default=list, blank=True)
+    ignored_columns = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)  # why the whole import failed
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["portal", "-created_at"], name="contactimport_portal_created")]
+
+    def __str__(self):
+        return f"Import of {self.filename} ({self.get_status_display()})"
+
+    @property
+    def is_finished(self):
+        return self.status in self.FINISHED
+
+    def summary(self):
+        return f"imported {self.created}, updated {self.updated}, rejected {self.rejected}"
+
+    def progress_label(self):
+        """What the page says about this import, in words that never overclaim."""
+        Status = self.Status
+        if self.status == Status.QUEUED:
+            return "Waiting for a worker to start the import…"
+        if self.status == Status.CHECKING:
+            if self.total_rows is None:
+                return "Reading the file…"
+            return f"Checked {self.processed_rows:,} of {self.total_rows:,} rows. Nothing is saved until every row is checked."
+        if self.status == Status.SAVING:
+            return f"All {self.total_rows or 0:,} rows checked. Saving the contacts in one step (all or nothing)…"
+        if self.status == Status.DONE:
+            return f"Import finished: {self.summary()}."
+        return f"Import failed: {self.error}"
+
+    def progress(self):
+        """``(value, max)`` for a ``<progress>`` bar, or None while the amount is unknown."""
+        if self.status == self.Status.CHECKING and self.total_rows:
+            return self.processed_rows, self.total_rows
+        if self.status == self.Status.DONE:
+            return 1, 1
+        return None

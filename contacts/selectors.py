@@ -1,6 +1,6 @@
 """Reads of contacts. Every function is scoped to one portal."""
 
-from .models import Contact
+from .models import Contact, ContactImport
 
 
 def contact_list(*, portal, q=None, invalid_only=False):
@@ -41,3 +41,13 @@ def contacts_by_email(*, portal, emails):
         for contact in Contact.objects.filter(portal=portal, email_normalized__in=norms[i : i + 2000]):
             found[contact.email_normalized] = contact
     return found
+
+
+def contact_import_list(*, portal):
+    """The portal's imports, newest first."""
+    return ContactImport.objects.filter(portal=portal).order_by("-created_at", "-id")
+
+
+def contact_import_get(*, portal, pk):
+    """The portal's import with this id, or ContactImport.DoesNotExist (another portal's too)."""
+    return ContactImport.objects.select_related("portal").get(portal=portal, pk=pk)

@@ -3,8 +3,10 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, StreamingHttpResponse
+from django.http import Http404, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from thankview.tenancy import portal_view
@@ -12,7 +14,7 @@ from thankview.tenancy import portal_view
 from . import selectors, services
 from .csv_io import iter_export_lines
 from .forms import ContactForm, ImportForm
-from .models import Contact
+from .models import Contact, ContactImport
 
 PER_PAGE = 50
 FILTERS = {"": "All contacts", "invalid": "Invalid Donor ID"}
@@ -133,25 +135,67 @@ def _donor_id_note(contact):
 
 @portal_view
 def contact_import(request):
-    context = {"max_bytes": settings.CONTACT_IMPORT_MAX_BYTES}
+    """Upload form; a good upload is stored and queued, and the browser goes to its progress."""
+    context = {
+        "max_bytes": settings.CONTACT_IMPORT_MAX_BYTES,
+        "recent": selectors.contact_import_list(portal=request.portal)[:5],
+    }
     if request.method != "POST":
         return render(request, "contacts/import.html", {**context, "form": ImportForm()})
     form = ImportForm(request.POST, request.FILES)
     if form.is_valid():
-        upload = form.cleaned_data["file"]
         try:
-            if upload.size > settings.CONTACT_IMPORT_MAX_BYTES:
-                raise services.ImportRefused(services.too_big_message(upload.size))
-            result = services.contact_import_csv(portal=request.portal, data=upload.read())
+            job = services.contact_import_start(
+                portal=request.portal, created_by=request.user, upload=form.cleaned_data["file"]
+            )
         except services.ImportRefused as e:
             form.add_error("file", str(e))
         else:
-            messages.success(request, f"Import finished: {result.summary()}.")
-            return render(
-                request, "contacts/import_result.html", {**context, "result": result, "filename": upload.name}
-            )
+            return redirect("contacts:import_detail", portal_slug=request.portal.slug, pk=job.pk)
     form.fields["file"].widget.attrs.update({"aria-invalid": "true", "aria-describedby": "file-error"})
     return render(request, "contacts/import.html", {**context, "form": form}, status=400)
+
+
+def _import_or_404(request, pk):
+    try:
+        return selectors.contact_import_get(portal=request.portal, pk=pk)
+    except ContactImport.DoesNotExist:
+        raise Http404("No such import.") from None
+
+
+@portal_view
+def contact_import_detail(request, pk):
+    """The import's progress as of now; static/js/progress.js keeps it current."""
+    job = _import_or_404(request, pk)
+    return render(request, "contacts/import_detail.html", {"job": job})
+
+
+@portal_view
+def contact_import_status(request, pk):
+    """The import's progress as JSON, for the page's poller (never cached)."""
+    job = _import_or_404(request, pk)
+    progress = job.progress()
+    data = {
+        "id": job.pk,
+        "status": job.status,
+        "finished": job.is_finished,
+        "label": job.progress_label(),
+        "bars": {"rows": {"value": progress[0], "max": progress[1]} if progress else None},
+        "fields": {
+            "total_rows": job.total_rows,
+            "processed_rows": job.processed_rows,
+            "created": job.created,
+            "updated": job.updated,
+            "unchanged": job.unchanged,
+            "rejected": job.rejected,
+            "flagged": job.flagged,
+        },
+    }
+    if job.is_finished:
+        data["html"] = render_to_string("contacts/_import_result.html", {"job": job}, request=request)
+    response = JsonResponse(data)
+    add_never_cache_headers(response)
+    return response
 
 
 @portal_view

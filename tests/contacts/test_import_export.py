@@ -13,9 +13,17 @@ EXPORT_URL = reverse("contacts:export", args=["alpha"])
 
 
 def upload(client, content: bytes, name="contacts.csv"):
+    """Upload through the page; the import task runs (eagerly) after commit, and the
+    response is the progress page it redirects to, or the form when the file is refused."""
     from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.test import TestCase
 
-    return client.post(IMPORT_URL, {"file": SimpleUploadedFile(name, content, content_type="text/csv")})
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        response = client.post(IMPORT_URL, {"file": SimpleUploadedFile(name, content, content_type="text/csv")})
+    if response.status_code == 302:
+        assert response["Location"].startswith("/alpha/contacts/imports/")
+        response = client.get(response["Location"])
+    return response
 
 
 def stored(portal):
