@@ -322,3 +322,17 @@ def test_composite_all_or_none_rolls_back_and_halts(ctl, sf):
     assert [r["httpStatusCode"] for r in out] == [400, 400, 400]
     assert out[0]["body"][0]["errorCode"] == "PROCESSING_HALTED" and out[1]["body"][0]["errorCode"] == "INVALID_FIELD"
     assert ctl.records("ThankView__c") == []
+
+
+def test_custom_contact_object_with_its_own_prefix(ctl, sf):
+    created = ctl.create_object("Constituent__c", [{"name": "Email__c", "type": "email"}])
+    assert created["keyPrefix"].startswith("a") and created["keyPrefix"] != "a0X"
+    ctl.add_field("ThankView__c", "Constituent__c", "reference", reference_to="Constituent__c")
+    [cid] = ctl.seed("Constituent__c", [{"Email__c": "Donor@X.org"}])
+    assert cid.startswith(created["keyPrefix"])
+    [row] = sf.query("SELECT Id, Email__c FROM Constituent__c WHERE Email__c IN ('donor@x.org')")["records"]
+    assert row["Email__c"] == "Donor@X.org"
+    [result] = create(sf, [tv(Constituent__c=cid, Event_Name__c="Gala")])
+    assert result["success"] is True
+    rel = next(f for f in sf.ThankView__c.describe()["fields"] if f["name"] == "Constituent__c")
+    assert rel["referenceTo"] == ["Constituent__c"] and rel["relationshipName"] == "Constituent__r"
