@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.utils import timezone
 
-from .models import ApiKey, Campaign, EngagementEvent, PortalEmailSettings, Send
+from .models import ApiKey, Campaign, EngagementEvent, PortalEmailSettings, Send, SendJob
 
 
 @admin.register(Campaign)
@@ -59,3 +59,18 @@ class ApiKeyAdmin(admin.ModelAdmin):
 @admin.register(PortalEmailSettings)
 class PortalEmailSettingsAdmin(admin.ModelAdmin):
     list_display = ["portal", "updated_at"]
+
+
+@admin.register(SendJob)
+class SendJobAdmin(admin.ModelAdmin):
+    """Read-only: how a press of "Send" went; ``engagement.services`` writes these."""
+
+    list_display = ["id", "campaign", "status", "total", "sends", "skipped_unsubscribed", "skipped_bounced", "created_at"]
+    list_filter = ["status"]
+    raw_id_fields = ["campaign", "created_by"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -64,7 +64,11 @@ class Send(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["campaign", "contact", "sent_at"], name="send_unique_campaign_contact_sent_at")
         ]
-        indexes = [models.Index(fields=["sent_at"], name="send_sent_at")]
+        indexes = [
+            models.Index(fields=["sent_at"], name="send_sent_at"),
+            # The Sends of one press of "Send" (a SendJob): its progress counts them.
+            models.Index(fields=["campaign", "sent_at"], name="send_campaign_sent_at"),
+        ]
 
     def __str__(self):
         return f"{self.campaign} → {self.contact_id} at {self.sent_at:%Y-%m-%d %H:%M}"
@@ -84,6 +88,59 @@ class Send(models.Model):
 
     def get_absolute_url(self):
         return reverse("engagement:send_detail", args=[self.campaign.portal.slug, self.campaign_id, self.pk])
+
+
+class SendJob(models.Model):
+    """One press of "Send campaign": who was chosen, and how far creating the Sends got.
+
+    The page's Send button stores this row and a Celery task creates the Sends (in chunks,
+    each committed on its own, each chunk's emails queued as it commits), so the request
+    never waits on 100,000 inserts. Every Send of the job shares its ``sent_at``; how many
+    emails went out is read from those Sends (``emailed_at``), the delivery tasks' own record,
+    never from a second counter that could drift.
+
+    ``audience`` says whom to send to, as the form chose it: ``{"kind": "all"}``,
+    ``{"kind": "search", "q": ...}`` or ``{"kind": "emails", "emails": [...]}`` (normalised).
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Waiting to start"
+        CREATING = "creating", "Creating sends"
+        CREATED = "created", "Sends created"
+        FAILED = "failed", "Failed"
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="send_jobs")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    sent_at = models.DateTimeField(default=timezone.now)
+    audience = models.JSONField(default=dict)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    total = models.PositiveIntegerField(null=True, blank=True)  # contacts chosen; known once counted
+    skipped_unsubscribed = models.PositiveIntegerField(default=0)
+    skipped_bounced = models.PositiveIntegerField(default=0)
+    not_found = models.PositiveIntegerField(default=0)  # emails of the file that are no contact
+    sends = models.PositiveIntegerField(default=0)  # Sends created (or reused) and committed so far
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["campaign", "-created_at"], name="sendjob_campaign_created")]
+
+    def __str__(self):
+        return f"Send of {self.campaign} at {self.sent_at:%Y-%m-%d %H:%M} ({self.get_status_display()})"
+
+    @property
+    def skipped(self):
+        return self.skipped_unsubscribed + self.skipped_bounced
+
+    @property
+    def eligible(self):
+        """Contacts that get a Send: those chosen minus the skipped ones."""
+        return max((self.total or 0) - self.skipped, 0)
 
 
 class EventType(models.TextChoices):

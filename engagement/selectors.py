@@ -1,10 +1,11 @@
 """Reads for engagement. Portal-scoped selectors take ``portal`` and never cross it."""
 
 import re
+from dataclasses import dataclass
 
 from django.db.models import Count, Q
 
-from .models import ApiKey, Campaign, EngagementEvent, EventType, Send
+from .models import ApiKey, Campaign, EngagementEvent, EventType, Send, SendJob
 from .state import send_state
 
 # What secrets.token_urlsafe produces; anything else cannot be a token (and never reaches SQL).
@@ -107,5 +108,90 @@ def campaign_totals(*, campaign):
     return totals
 
 
+# The campaign page's funnel: (key in campaign_totals, label). Each step counts the sends
+# whose state (engagement.state.send_state) has that flag, so "opened" includes sends
+# whose open was only implied by a later step, and "watched" those that only finished.
+FUNNEL_STEPS = (
+    ("sends", "Sent"),
+    ("opened", "Opened"),
+    ("clicked", "Clicked"),
+    ("started_watching", "Watched"),
+    ("finished_watching", "Finished"),
+    ("cta_clicked", "CTA"),
+)
+
+
+@dataclass(frozen=True)
+class FunnelStep:
+    key: str
+    label: str
+    count: int
+    percent: float  # of the sends (0 when there are none)
+
+
+def campaign_funnel(*, campaign, totals=None):
+    """The funnel sent → opened → clicked → watched → finished → CTA, from ``campaign_totals``
+    (two queries whatever the campaign's size; pass ``totals`` to reuse them)."""
+    totals = totals if totals is not None else campaign_totals(campaign=campaign)
+    sent = totals["sends"]
+    return [
+        FunnelStep(key, label, totals[key], round(100 * totals[key] / sent, 1) if sent else 0.0)
+        for key, label in FUNNEL_STEPS
+    ]
+
+
 def apikey_list(*, portal):
     return ApiKey.objects.filter(portal=portal).select_related("created_by")
+
+
+def send_job_get(*, portal, campaign_pk, pk):
+    """The portal's send job, or ``SendJob.DoesNotExist`` (another portal's id included)."""
+    return SendJob.objects.select_related("campaign", "campaign__portal").get(
+        campaign__portal=portal, campaign_id=campaign_pk, pk=pk
+    )
+
+
+def send_job_latest(*, campaign):
+    return SendJob.objects.filter(campaign=campaign).order_by("-created_at", "-id").first()
+
+
+def send_job_progress(*, job):
+    """How far a send job got, read from its Sends in ONE query (index campaign, sent_at).
+
+    ``emailed``: handed to the mail backend (``emailed_at`` set by the delivery task);
+    ``withheld``: not emailed because the contact unsubscribed or bounced after the Send
+    was created (delivery skips them); ``pending``: the rest, still queued for delivery.
+    """
+    blocked = Q(contact__unsubscribed_at__isnull=False) | Q(contact__bounced_at__isnull=False)
+    counts = Send.objects.filter(campaign_id=job.campaign_id, sent_at=job.sent_at).aggregate(
+        sends=Count("id"),
+        emailed=Count("id", filter=Q(emailed_at__isnull=False)),
+        withheld=Count("id", filter=Q(emailed_at__isnull=True) & blocked),
+    )
+    counts["deliverable"] = counts["sends"] - counts["withheld"]
+    counts["pending"] = counts["deliverable"] - counts["emailed"]
+    counts["finished"] = job.status == SendJob.Status.FAILED or (
+        job.status == SendJob.Status.CREATED and counts["pending"] == 0
+    )
+    counts["label"] = _send_job_label(job, counts)
+    return counts
+
+
+def _send_job_label(job, p):
+    S = SendJob.Status
+    if job.status == S.QUEUED:
+        return "Waiting for a worker to start sending…"
+    if job.status == S.FAILED:
+        return f"Stopped: {job.error} {p['emailed']:,} of {p['sends']:,} emails delivered so far."
+    if job.status == S.CREATING:
+        if job.total is None:
+            return "Counting the chosen contacts…"
+        return f"Creating sends: {job.sends:,} of {job.eligible:,}. Emails delivered so far: {p['emailed']:,}."
+    if p["sends"] == 0:
+        return "No contacts to send to: nothing was sent."
+    if p["pending"]:
+        return f"All {p['sends']:,} sends created. Delivering emails: {p['emailed']:,} of {p['sends']:,}…"
+    label = f"Done: {p['emailed']:,} of {p['sends']:,} emails delivered."
+    if p["withheld"]:
+        label += f" {p['withheld']:,} not emailed (unsubscribed or bounced before delivery)."
+    return label

@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from contacts.models import Contact
 
-from .models import ApiKey, Campaign, EngagementEvent, EventType, PortalEmailSettings, Send
+from .models import ApiKey, Campaign, EngagementEvent, EventType, PortalEmailSettings, Send, SendJob
 
 logger = logging.getLogger(__name__)
 
@@ -164,6 +164,105 @@ def campaign_send(*, campaign, contacts_qs_or_ids, sent_at=None):
         for chunk in _batched(to_email, DELIVERY_CHUNK):
             transaction.on_commit(lambda ids=chunk: deliver_sends.delay(ids))
     return result
+
+
+# A send job creates Sends this many contacts at a time, each chunk committed on its own so
+# its emails start going out (and the page's count moves) while the rest are created.
+SEND_JOB_CHUNK = 1000
+
+
+def send_job_start(*, campaign, audience, created_by=None):
+    """Record a press of "Send" and queue ``send_job_run`` for after this transaction.
+
+    ``audience`` is ``{"kind": "all"}``, ``{"kind": "search", "q": "..."}`` or
+    ``{"kind": "emails", "emails": [normalised, ...]}``. The task gets the job's id only.
+    """
+    from .tasks import run_send_job
+
+    if audience.get("kind") not in ("all", "search", "emails"):
+        raise ValueError(f"unknown audience {audience!r}")
+    job = SendJob.objects.create(campaign=campaign, created_by=created_by, audience=audience)
+    transaction.on_commit(lambda: run_send_job.delay(job.pk))
+    return job
+
+
+def _audience_contacts(job):
+    """The contacts a job chose, always scoped to the campaign's portal."""
+    from contacts.selectors import contact_list
+
+    portal_id = job.campaign.portal_id
+    audience = job.audience or {}
+    if audience.get("kind") == "search":
+        return contact_list(portal=portal_id, q=audience.get("q", "")).order_by()
+    if audience.get("kind") == "emails":
+        emails = list(audience.get("emails") or [])
+        return Contact.objects.filter(portal=portal_id, email_normalized__in=emails)
+    return Contact.objects.filter(portal=portal_id)
+
+
+def send_job_run(*, job):
+    """Create the Sends of a job, reporting progress as each chunk commits.
+
+    1. Claim the job (queued, or left ``creating`` by a worker that died; a finished job
+       is left alone).
+    2. Count the chosen contacts and the ones skipped (unsubscribed wins over bounced, as in
+       ``campaign_send``) in one query, and the file's emails that are no contact.
+    3. Create the Sends ``SEND_JOB_CHUNK`` contacts at a time with ``campaign_send`` at the
+       job's ``sent_at``: each chunk is its own transaction, its delivery tasks are queued
+       when it commits, and ``sends`` then counts only committed Sends. A contact who
+       unsubscribed after step 2 is moved from the count of sends to the skipped ones.
+    4. Mark the job ``created``. On an error it is ``failed``: the Sends already created
+       stay and are emailed; running the job again resumes, because ``campaign_send`` at
+       the same ``sent_at`` reuses existing Sends and delivery skips emailed ones.
+    """
+    jobs = SendJob.objects.filter(pk=job.pk)
+    claimed = jobs.filter(status__in=[SendJob.Status.QUEUED, SendJob.Status.CREATING]).update(
+        status=SendJob.Status.CREATING, started_at=timezone.now(), sends=0
+    )
+    if not claimed:
+        return job
+    try:
+        _send_job_execute(job=job, jobs=jobs)
+    except Exception:
+        logger.exception("send job %s failed", job.pk)
+        jobs.update(
+            status=SendJob.Status.FAILED,
+            error="Creating the sends stopped because of an internal error. The sends created so far are being emailed.",
+            finished_at=timezone.now(),
+        )
+    job.refresh_from_db()
+    return job
+
+
+def _send_job_execute(*, job, jobs):
+    from django.db.models import Count, Q
+
+    campaign = job.campaign
+    contacts = _audience_contacts(job)
+    counts = contacts.aggregate(
+        total=Count("id"),
+        unsubscribed=Count("id", filter=Q(unsubscribed_at__isnull=False)),
+        bounced=Count("id", filter=Q(unsubscribed_at__isnull=True, bounced_at__isnull=False)),
+    )
+    not_found = 0
+    if (job.audience or {}).get("kind") == "emails":
+        not_found = max(len(job.audience.get("emails") or []) - counts["total"], 0)
+    skipped_unsubscribed, skipped_bounced = counts["unsubscribed"], counts["bounced"]
+    jobs.update(
+        total=counts["total"], skipped_unsubscribed=skipped_unsubscribed, skipped_bounced=skipped_bounced,
+        not_found=not_found,
+    )
+    eligible = list(
+        contacts.filter(unsubscribed_at__isnull=True, bounced_at__isnull=True).order_by("pk").values_list("pk", flat=True)
+    )
+    sends = 0
+    for chunk in _batched(eligible, SEND_JOB_CHUNK):
+        result = campaign_send(campaign=campaign, contacts_qs_or_ids=chunk, sent_at=job.sent_at)
+        sends += len(result.sends)
+        skipped_unsubscribed += result.skipped_unsubscribed
+        skipped_bounced += result.skipped_bounced
+        jobs.update(sends=sends, skipped_unsubscribed=skipped_unsubscribed, skipped_bounced=skipped_bounced)
+    jobs.update(status=SendJob.Status.CREATED, finished_at=timezone.now())
 
 
 def sends_deliver(*, send_ids):

@@ -3,17 +3,17 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_POST
 
 from contacts.models import Contact
-from contacts.selectors import contact_list
 from thankview.tenancy import portal_view
 
-from . import selectors, services
+from . import charts, selectors, services
 from .forms import ApiKeyCreateForm, CampaignForm, CampaignSendForm
-from .models import ApiKey, Campaign, Send
+from .models import ApiKey, Campaign, Send, SendJob
 
 CAMPAIGNS_PER_PAGE = 25
 SENDS_PER_PAGE = 50
@@ -51,35 +51,38 @@ def campaign_detail(request, pk):
     page = Paginator(selectors.send_list(campaign=campaign), SENDS_PER_PAGE).get_page(request.GET.get("page"))
     states = selectors.send_states([s.pk for s in page.object_list])
     rows = [(send, states[send.pk]) for send in page.object_list]
+    totals = selectors.campaign_totals(campaign=campaign)
+    job = selectors.send_job_latest(campaign=campaign)
+    sending = job if job and not selectors.send_job_progress(job=job)["finished"] else None
     return render(
         request,
         "engagement/campaign_detail.html",
-        {"campaign": campaign, "page": page, "rows": rows, "totals": selectors.campaign_totals(campaign=campaign)},
+        {
+            "campaign": campaign,
+            "page": page,
+            "rows": rows,
+            "totals": totals,
+            "funnel": charts.funnel_chart(selectors.campaign_funnel(campaign=campaign, totals=totals)),
+            "sending": sending,
+        },
     )
 
 
 @portal_view
 def campaign_send(request, pk):
-    """Pick recipients (all, a search, or a CSV of emails) and send; delivery is a task."""
+    """Pick recipients (all, a search, or a CSV of emails) and send; the work is a task."""
     campaign = _campaign_or_404(request, pk)
     form = CampaignSendForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         choice = form.cleaned_data["recipients"]
-        not_found = 0
         if choice == form.SEARCH:
-            contacts = contact_list(portal=request.portal, q=form.cleaned_data["q"])
+            audience = {"kind": "search", "q": form.cleaned_data["q"]}
         elif choice == form.CSV:
-            emails = form.cleaned_data["csv_emails"]
-            contacts = Contact.objects.filter(portal=request.portal, email_normalized__in=emails)
-            not_found = len(emails) - contacts.count()
+            audience = {"kind": "emails", "emails": form.cleaned_data["csv_emails"]}
         else:
-            contacts = Contact.objects.filter(portal=request.portal)
-        result = services.campaign_send(campaign=campaign, contacts_qs_or_ids=contacts)
-        if not result.sends:
-            messages.warning(request, _send_summary(result, not_found) or "No contacts matched; nothing was sent.")
-            return redirect("engagement:campaign_send", portal_slug=request.portal.slug, pk=campaign.pk)
-        messages.success(request, _send_summary(result, not_found))
-        return redirect(campaign)
+            audience = {"kind": "all"}
+        job = services.send_job_start(campaign=campaign, audience=audience, created_by=request.user)
+        return redirect("engagement:send_job_detail", portal_slug=request.portal.slug, campaign_pk=campaign.pk, pk=job.pk)
     audience = Contact.objects.filter(portal=request.portal)
     return render(
         request,
@@ -94,17 +97,53 @@ def campaign_send(request, pk):
     )
 
 
-def _send_summary(result, not_found):
-    parts = []
-    if result.sends:
-        parts.append(f"Sending to {len(result.sends)} contact{'s' if len(result.sends) != 1 else ''}; emails go out in the background.")
-    if result.skipped_unsubscribed:
-        parts.append(f"Skipped {result.skipped_unsubscribed} unsubscribed.")
-    if result.skipped_bounced:
-        parts.append(f"Skipped {result.skipped_bounced} bounced.")
-    if not_found:
-        parts.append(f"{not_found} email{'s' if not_found != 1 else ''} in the file {'are' if not_found != 1 else 'is'} not among your contacts.")
-    return " ".join(parts)
+def _send_job_or_404(request, campaign_pk, pk):
+    try:
+        return selectors.send_job_get(portal=request.portal, campaign_pk=campaign_pk, pk=pk)
+    except SendJob.DoesNotExist:
+        raise Http404("No such send.") from None
+
+
+@portal_view
+def send_job_detail(request, campaign_pk, pk):
+    """A send's progress as of now; static/js/progress.js keeps it current."""
+    job = _send_job_or_404(request, campaign_pk, pk)
+    progress = selectors.send_job_progress(job=job)
+    return render(request, "engagement/send_job.html", {"job": job, "campaign": job.campaign, "p": progress})
+
+
+@portal_view
+def send_job_status(request, campaign_pk, pk):
+    """A send's progress as JSON, for the page's poller (never cached)."""
+    job = _send_job_or_404(request, campaign_pk, pk)
+    p = selectors.send_job_progress(job=job)
+    counted = job.total is not None
+    response = JsonResponse(
+        {
+            "id": job.pk,
+            "status": job.status,
+            "finished": p["finished"],
+            "label": p["label"],
+            "bars": {
+                "sends": {"value": job.sends, "max": job.eligible} if counted else None,
+                "delivered": {"value": p["emailed"], "max": p["deliverable"]} if counted else None,
+            },
+            "fields": {
+                "total": job.total,
+                "eligible": job.eligible if counted else None,
+                "sends": job.sends,
+                "skipped_unsubscribed": job.skipped_unsubscribed,
+                "skipped_bounced": job.skipped_bounced,
+                "not_found": job.not_found,
+                "emailed": p["emailed"],
+                "withheld": p["withheld"],
+                "deliverable": p["deliverable"],
+                "pending": p["pending"],
+            },
+        }
+    )
+    add_never_cache_headers(response)
+    return response
 
 
 @portal_view
