@@ -2,10 +2,9 @@
 
 import django.db.models.deletion
 import django.utils.timezone
+import engagement.models
 from django.conf import settings
 from django.db import migrations, models
-
-import engagement.models
 
 
 class Migration(migrations.Migration):
