@@ -39,10 +39,20 @@ DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/tv_bench_sync"
 RSS_LIMIT_MB = 250
 
 
-def _child_sync(portal_id: int) -> None:
-    """Runs in a fresh process: one sync run; prints a JSON line with the figures."""
+def _vm_hwm_mb() -> float:
+    """Peak RSS of this process image (VmHWM). Unlike ``ru_maxrss``, which Linux carries over
+    ``exec`` from the (large) parent, VmHWM starts fresh in the child."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     import resource
 
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _child_sync(portal_id: int) -> None:
+    """Runs in a fresh process: one sync run; prints a JSON line with the figures."""
     import django
 
     django.setup()
@@ -50,11 +60,32 @@ def _child_sync(portal_id: int) -> None:
     from thankview.models import Portal
 
     portal = Portal.objects.get(pk=portal_id)
-    base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # A worker is long-lived: its URLconf (imported by the first reverse()) is loaded before
+    # any sync runs. Load it here too, so the figures are the sync's own.
+    from django.urls import get_resolver
+
+    get_resolver().url_patterns
+    sql_times: dict[str, list] = {}
+    if os.environ.get("BENCH_SQL_TIMING"):  # which statements the run spends its database time on
+        from django.db import connection
+
+        def timer(execute, sql, params, many, context):
+            t = time.perf_counter()
+            try:
+                return execute(sql, params, many, context)
+            finally:
+                entry = sql_times.setdefault(" ".join(sql.split())[:90], [0, 0.0])
+                entry[0] += 1
+                entry[1] += time.perf_counter() - t
+
+        connection.execute_wrappers.append(timer)
+    base_rss = _vm_hwm_mb()
     t0 = time.perf_counter()
     result = sync_portal_run(portal=portal, trigger="benchmark")
     wall = time.perf_counter() - t0
     run = result.run
+    for sql, (count, total) in sorted(sql_times.items(), key=lambda kv: -kv[1][1])[:12]:
+        print(f"SQL {total * 1000:8.1f} ms {count:5d}x  {sql}", file=sys.stderr)
     print(json.dumps({
         "wall": wall,
         "outcome": run.outcome,
@@ -65,7 +96,7 @@ def _child_sync(portal_id: int) -> None:
         "failed": run.failed,
         "client_calls": run.api_calls,
         "rss_before_mb": base_rss,
-        "rss_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "rss_peak_mb": _vm_hwm_mb(),
     }))
 
 
@@ -189,10 +220,12 @@ def main(argv=None) -> int:
             sim.reset_stats()
             out = subprocess.run(
                 [sys.executable, "-m", "benchmarks.sync_collections", "--child-sync", str(portal.pk)],
-                env={**os.environ, "DATABASE_URL": url}, capture_output=True, text=True, check=False,
+                # This benchmark measures the Collections path: keep any Bulk API switch off.
+                env={**os.environ, "DATABASE_URL": url, "SALESFORCE_BULK_THRESHOLD": str(10**9)}, capture_output=True, text=True, check=False,
             )
-            if out.returncode != 0:
+            if out.returncode != 0 or os.environ.get("BENCH_SQL_TIMING"):
                 print(out.stdout, out.stderr, file=sys.stderr)
+            if out.returncode != 0:
                 return 1
             fig = json.loads(out.stdout.strip().splitlines()[-1])
             stats = sim.stats()

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -156,8 +157,20 @@ class SalesforceClient:
         if m:
             self.api_usage = (int(m.group(1)), int(m.group(2)))
 
+    # Sync engine (issue 5): a long run sets this to persist the usage at most every N
+    # seconds (each persist is a committed UPDATE) and calls flush_usage() at its end.
+    usage_persist_interval = 0.0
+    _usage_persisted_at = 0.0
+
+    def flush_usage(self) -> None:
+        self._usage_persisted_at = 0.0
+        self._persist_usage()
+
     def _persist_usage(self):
         conn = self.connection
+        if self.usage_persist_interval and time.monotonic() - self._usage_persisted_at < self.usage_persist_interval:
+            return
+        self._usage_persisted_at = time.monotonic()
         if self.api_usage and self.api_usage != self._persisted_usage and conn.pk:
             used, total = self.api_usage
             type(conn).objects.filter(pk=conn.pk).update(api_usage_used=used, api_usage_max=total)
