@@ -81,6 +81,9 @@ def _batched(iterable, size):
 
 def _validate_row(row, line, seen):
     """The cleaned row, or a RowProblem saying why it is rejected."""
+    if any("\x00" in str(value) for value in row.values() if value):
+        # PostgreSQL text cannot hold NUL; refuse the row rather than fail the whole import.
+        return RowProblem(line, (_clean(row.get("email")) or "").replace("\x00", ""), "The row contains a NUL character, which cannot be stored.")
     email = _clean(row.get("email")) or ""
     if not email:
         return RowProblem(line, "", "Email is missing.")
