@@ -190,8 +190,8 @@ def _send_job_label(job, p):
     if p["sends"] == 0:
         return "No contacts to send to: nothing was sent."
     if p["pending"]:
-        return f"All {p['sends']:,} sends created. Delivering emails: {p['emailed']:,} of {p['sends']:,}…"
-    label = f"Done: {p['emailed']:,} of {p['sends']:,} emails delivered."
+        return f"All {p['sends']:,} sends created. Delivering emails: {p['emailed']:,} of {p['deliverable']:,}…"
+    label = f"Done: {p['emailed']:,} of {p['deliverable']:,} emails delivered."
     if p["withheld"]:
         label += f" {p['withheld']:,} not emailed (unsubscribed or bounced before delivery)."
     return label
