@@ -7,6 +7,7 @@ MultiFernet over ``FIELD_ENCRYPTION_KEYS``) and are never shown anywhere.
 """
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from thankview.models import Portal
@@ -75,6 +76,18 @@ class SalesforceConnection(models.Model):
     # From the Sforce-Limit-Info header of the latest REST response ("api-usage=18/5000").
     api_usage_used = models.PositiveIntegerField(null=True, blank=True)
     api_usage_max = models.PositiveIntegerField(null=True, blank=True)
+    # Issue 6 (integrations.salesforce.budget). The latest GET /limits answer (DailyApiRequests,
+    # DailyBulkApiRequests), read by every run and shown on the settings page.
+    api_limits = models.JSONField(default=dict, blank=True)
+    api_limits_at = models.DateTimeField(null=True, blank=True)
+    # Support's cap on this portal's share of the org's daily API requests (several portals
+    # may share one org): a run stops when the portal's calls of the last 24 hours reach it.
+    api_cap_percent = models.PositiveSmallIntegerField(
+        "API cap (% of the org's daily requests)", default=50,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text="This portal's sync stops for the day once its API calls in the last 24 hours reach this share "
+        "of the org's daily allocation; it resumes in a later cycle.",
+    )
 
     # Summary of the latest describe of ThankView__c (see integrations.salesforce.schema).
     schema_cache = models.JSONField(default=dict, blank=True)
@@ -177,4 +190,6 @@ class FieldMapping(models.Model):
 
 
 # --- Sync engine (issue 5): SalesforceRecord and SyncRun live in sync_models.py ------------
+# --- Scale and operations (issue 6): BulkJob and ResyncRequest live in ops_models.py -------
+from .ops_models import BulkJob, ResyncRequest  # noqa: E402,F401
 from .sync_models import SalesforceRecord, SyncRun  # noqa: E402,F401

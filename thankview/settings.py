@@ -234,6 +234,18 @@ SALESFORCE_TIMEOUT_SECONDS = env.float("SALESFORCE_TIMEOUT_SECONDS", default=20.
 SALESFORCE_RETRY_ATTEMPTS = env.int("SALESFORCE_RETRY_ATTEMPTS", default=4)
 SALESFORCE_RETRY_BASE_SECONDS = env.float("SALESFORCE_RETRY_BASE_SECONDS", default=0.5)
 SALESFORCE_RETRY_MAX_WAIT_SECONDS = env.float("SALESFORCE_RETRY_MAX_WAIT_SECONDS", default=8.0)
+# Scale (issue 6). A run with more due sends than this writes them with Bulk API 2.0 ingest
+# jobs (a few API calls for any N) instead of sObject Collections (one call per 200).
+SALESFORCE_BULK_THRESHOLD = env.int("SALESFORCE_BULK_THRESHOLD", default=2000)
+# Bulk job polling: first wait, backoff cap, and how long a run waits for one job before it
+# leaves the job's sends due (their outcome is then recovered by the next run).
+SALESFORCE_BULK_POLL_INITIAL_SECONDS = env.float("SALESFORCE_BULK_POLL_INITIAL_SECONDS", default=0.5)
+SALESFORCE_BULK_POLL_MAX_SECONDS = env.float("SALESFORCE_BULK_POLL_MAX_SECONDS", default=10.0)
+SALESFORCE_BULK_JOB_TIMEOUT_SECONDS = env.float("SALESFORCE_BULK_JOB_TIMEOUT_SECONDS", default=1800.0)
+# Celery time limits of one portal's sync task: the soft limit stops the run cleanly (what
+# was not written stays due), the hard limit kills a stuck worker process.
+SALESFORCE_SYNC_SOFT_TIME_LIMIT_SECONDS = env.int("SALESFORCE_SYNC_SOFT_TIME_LIMIT_SECONDS", default=3300)
+SALESFORCE_SYNC_TIME_LIMIT_SECONDS = env.int("SALESFORCE_SYNC_TIME_LIMIT_SECONDS", default=3600)
 
 # Production hardening; `manage.py check --deploy` passes with these when DEBUG is off.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY", False) else None

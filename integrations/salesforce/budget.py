@@ -1,0 +1,199 @@
+"""The API budget of a sync run, and the estimate support sees before a re-sync.
+
+Salesforce counts every REST call against the org's daily allocation (``DailyApiRequests``
+in ``GET /limits``, and ``Sforce-Limit-Info: api-usage=used/max`` on every answer; reference
+§2.1, §2.3). Several portals may share one org, and the customer's other integrations need
+their share too, so a run may spend at most the smaller of:
+
+1. the org **reserve**: the run stops before the org's remaining requests fall below
+   ``SALESFORCE_API_RESERVE_PERCENT`` of the maximum (issue 5);
+2. the portal **cap**: support sets ``SalesforceConnection.api_cap_percent`` (default 50 %)
+   in Django admin; the portal's sync calls of the last 24 hours (the ``SyncRun.api_calls``
+   of its runs) plus this run's may not exceed that share of the org's daily maximum.
+
+A run that reaches either stops cleanly (``SyncRun`` outcome ``api_reserve`` or ``api_cap``
+with the figures in its message); the sends not written stay due and the next cycle resumes.
+
+``estimate_calls`` is the arithmetic behind the admin's "Re-sync selected campaigns"
+confirmation page: the calls a run of N due sends costs by sObject Collections (≤ 200 records
+per call) or by Bulk API 2.0 (a few calls per job) according to ``SALESFORCE_BULK_THRESHOLD``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Sum
+from django.utils import timezone
+
+from .client import COLLECTION_LIMIT
+
+# Calls of one Bulk API 2.0 job: create, upload, UploadComplete, successful results, and a
+# few polls (the backoff starts at SALESFORCE_BULK_POLL_INITIAL_SECONDS); failed results
+# only when rows failed. See bulk.py.
+BULK_JOB_FIXED_CALLS = 4
+BULK_JOB_POLLS_ESTIMATE = 3
+# Rows per Bulk job: Salesforce accepts up to 150 MB of CSV per job; simple-salesforce and
+# this client cut at 100 MB. At ~500 bytes per ThankView__c row that is ~200,000 rows.
+BULK_ROWS_PER_JOB_ESTIMATE = 150_000
+# Every run starts with one describe and one /limits.
+RUN_FIXED_CALLS = 2
+# Matching: SOQL IN lists are cut so the URI stays < 16 KB (matching.MAX_ENCODED_SOQL):
+# about 300 emails per query; Contact by email, then Lead by email for the rest.
+EMAILS_PER_QUERY = 300
+MATCH_QUERIES_PER_BATCH = 2
+
+
+class BudgetReached(Exception):
+    """The run must stop to stay within the org reserve or the portal cap (not an error)."""
+
+    def __init__(self, message: str, *, outcome: str, code: str):
+        super().__init__(message)
+        self.outcome, self.code = outcome, code
+
+
+@dataclass
+class RunBudget:
+    maximum: int  # the org's DailyApiRequests.Max
+    remaining: int  # its Remaining when the run read /limits
+    reserve_left: int  # calls before the org reserve
+    cap_calls: int  # the portal's cap, in calls per 24 h
+    cap_used: int  # the portal's calls of the last 24 h before this run
+    cap_left: int  # calls before the portal cap
+    reserve_percent: int
+    cap_percent: int
+
+    @property
+    def left(self) -> int:
+        return min(self.reserve_left, self.cap_left)
+
+    def stop(self) -> BudgetReached:
+        from ..sync_models import SyncRun
+
+        if self.cap_left <= self.reserve_left:
+            return BudgetReached(
+                f"Stopped at this portal's API cap: {self.cap_percent}% of the org's {self.maximum:,} daily requests "
+                f"is {self.cap_calls:,} calls per 24 hours, and the portal's sync had used {self.cap_used:,} of them "
+                "before this run. The remaining sends stay due; a later cycle resumes once the portal is under its cap.",
+                outcome=SyncRun.Outcome.API_CAP, code="PORTAL_API_CAP",
+            )
+        return BudgetReached(
+            f"Stopped to keep {self.reserve_percent}% of the org's daily API requests in reserve "
+            f"({self.remaining:,} of {self.maximum:,} were left when the run started). "
+            "The remaining sends stay due for the next run.",
+            outcome=SyncRun.Outcome.API_RESERVE, code="API_RESERVE",
+        )
+
+
+def daily_requests(limits: dict) -> tuple[int, int] | None:
+    """(Max, Remaining) of ``DailyApiRequests`` in a ``/limits`` answer, or None."""
+    daily = (limits or {}).get("DailyApiRequests") or {}
+    try:
+        return int(daily["Max"]), int(daily["Remaining"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def limits_record(*, connection, limits: dict, now: datetime | None = None) -> None:
+    """Keep the interesting part of a ``/limits`` answer on the connection (one ``update()``)."""
+    keep = {k: limits[k] for k in ("DailyApiRequests", "DailyBulkApiRequests", "DailyBulkV2QueryJobs") if k in limits}
+    now = now or timezone.now()
+    type(connection).objects.filter(pk=connection.pk).update(api_limits=keep, api_limits_at=now)
+    connection.api_limits, connection.api_limits_at = keep, now
+
+
+def portal_calls_last_24h(*, portal_id: int, now: datetime | None = None, exclude_run_id: int | None = None) -> int:
+    from ..sync_models import SyncRun
+
+    now = now or timezone.now()
+    qs = SyncRun.objects.filter(portal_id=portal_id, started_at__gt=now - timedelta(hours=24))
+    if exclude_run_id:
+        qs = qs.exclude(pk=exclude_run_id)
+    return int(qs.aggregate(n=Sum("api_calls"))["n"] or 0)
+
+
+def run_budget(*, connection, limits: dict, run=None, calls_so_far: int = 0, now: datetime | None = None) -> RunBudget | None:
+    """The budget of a run that has just read ``limits`` (None when /limits says nothing).
+
+    ``calls_so_far``: the run's calls before this point (describe, /limits) count against
+    the portal cap too.
+    """
+    figures = daily_requests(limits)
+    if figures is None:
+        return None
+    maximum, remaining = figures
+    reserve_percent = int(settings.SALESFORCE_API_RESERVE_PERCENT)
+    cap_percent = int(connection.api_cap_percent or 100)
+    cap_calls = math.floor(maximum * cap_percent / 100)
+    used = portal_calls_last_24h(
+        portal_id=connection.portal_id, now=now, exclude_run_id=getattr(run, "pk", None)
+    )
+    return RunBudget(
+        maximum=maximum,
+        remaining=remaining,
+        reserve_left=remaining - math.ceil(maximum * reserve_percent / 100),
+        cap_calls=cap_calls,
+        cap_used=used,
+        cap_left=cap_calls - used - calls_so_far,
+        reserve_percent=reserve_percent,
+        cap_percent=cap_percent,
+    )
+
+
+# --- estimate ---------------------------------------------------------------------------
+
+
+@dataclass
+class Estimate:
+    sends: int  # sends the re-sync makes due
+    to_match: int  # of which have no record in the org yet (matching queries)
+    path: str  # "collections" | "bulk"
+    calls: int
+    collections_calls: int
+    bulk_calls: int
+    threshold: int
+
+    @property
+    def path_label(self) -> str:
+        return "Bulk API 2.0" if self.path == "bulk" else "sObject Collections"
+
+
+def _matching_calls(to_match: int, batch: int) -> int:
+    if not to_match:
+        return 0
+    batches = math.ceil(to_match / batch)
+    per_batch = MATCH_QUERIES_PER_BATCH * max(1, math.ceil(min(batch, to_match) / EMAILS_PER_QUERY))
+    return batches * per_batch
+
+
+def collections_calls(sends: int, to_match: int = 0) -> int:
+    """Calls of a run writing ``sends`` with sObject Collections (matching ``to_match``)."""
+    if not sends:
+        return 0
+    return RUN_FIXED_CALLS + math.ceil(sends / COLLECTION_LIMIT) + _matching_calls(to_match, COLLECTION_LIMIT)
+
+
+def bulk_calls(sends: int, to_match: int = 0) -> int:
+    """Calls of a run writing ``sends`` with Bulk API 2.0: known records in an update job,
+    new ones in an insert/upsert job; matching in batches of ``bulk.PREPARE_BATCH``."""
+    if not sends:
+        return 0
+    from .bulk import PREPARE_BATCH
+
+    known = sends - to_match
+    jobs = sum(math.ceil(n / BULK_ROWS_PER_JOB_ESTIMATE) for n in (known, to_match) if n)
+    per_job = BULK_JOB_FIXED_CALLS + BULK_JOB_POLLS_ESTIMATE
+    return RUN_FIXED_CALLS + jobs * per_job + _matching_calls(to_match, PREPARE_BATCH)
+
+
+def estimate_calls(*, sends: int, to_match: int, threshold: int | None = None) -> Estimate:
+    threshold = settings.SALESFORCE_BULK_THRESHOLD if threshold is None else threshold
+    coll, bulk = collections_calls(sends, to_match), bulk_calls(sends, to_match)
+    path = "bulk" if sends > threshold else "collections"
+    return Estimate(
+        sends=sends, to_match=to_match, path=path, calls=bulk if path == "bulk" else coll,
+        collections_calls=coll, bulk_calls=bulk, threshold=threshold,
+    )
