@@ -24,11 +24,14 @@ and email field replace ``Contact__c`` / ``Contact`` / ``Contact.Email``. Its Do
 any well-formed id looked up on that object; Leads still match through ``Lead__c``.
 
 IN lists are split so the query URI stays well under Salesforce's 16 KB URI+header limit
-(reference §2.4: 414 / 431 beyond it).
+(reference §2.4: 414 / 431 beyond it). The Donor ID query and the Contact email query of
+contacts without a Donor ID are independent, so they are sent at the same time (two HTTP
+connections): same number of calls, one round trip of latency less per batch.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from urllib.parse import quote_plus
 
@@ -148,32 +151,19 @@ def match_contacts(client, items: list[MatchInput], *, config: MatchConfig = Mat
         else:
             invalid.add(item.key)
 
-    if by_contact_id:
-        rows = query_in(client, f"SELECT Id FROM {config.contact_object} WHERE Id IN ({{values}})", by_contact_id)
-        for row in rows:
-            for key in by_contact_id.get(row["Id"], []):
-                result[key] = Match("donor_id_contact", contact_id=row["Id"])
-    if by_lead_id:
-        for lead_id, row in leads_by_id(client, by_lead_id).items():
-            for key in by_lead_id.get(lead_id, []):
-                result[key] = _lead_match(row, "donor_id_lead", config)
-
-    # 2. Email, Contact first, then Lead, for whatever is still unmatched.
-    def unmatched_by_email():
+    def by_email(keys_done) -> dict[str, list]:
         out: dict[str, list] = {}
         for item in items:
-            if item.key not in result and item.email and item.email.strip():
+            if item.key not in keys_done and item.email and item.email.strip():
                 out.setdefault(item.email.strip().lower(), []).append(item.key)
         return out
 
-    pending = unmatched_by_email()
-    if pending:
-        ef = config.email_field
-        rows = query_in(
-            client,
-            f"SELECT Id, {ef}, LastModifiedDate FROM {config.contact_object} WHERE {ef} IN ({{values}})",
-            pending,
-        )
+    ef = config.email_field
+    contact_email_soql = (
+        f"SELECT Id, {ef}, LastModifiedDate FROM {config.contact_object} WHERE {ef} IN ({{values}})"
+    )
+
+    def apply_contact_emails(pending: dict[str, list], rows: list[dict]) -> None:
         grouped: dict[str, list] = {}
         for row in rows:
             grouped.setdefault((row.get(ef) or "").strip().lower(), []).append(row)
@@ -186,9 +176,42 @@ def match_contacts(client, items: list[MatchInput], *, config: MatchConfig = Mat
                     else ""
                 )
                 for key in keys:
-                    result[key] = Match("email_contact", contact_id=best["Id"], note=note)
+                    result.setdefault(key, Match("email_contact", contact_id=best["Id"], note=note))
 
-    pending = unmatched_by_email()
+    # 2. Donor IDs and the emails of contacts without a usable Donor ID do not depend on each
+    #    other: ask Salesforce both at once (two connections), which takes one round trip of
+    #    latency instead of two. The call count is the same.
+    with_donor = {k for keys in (*by_contact_id.values(), *by_lead_id.values()) for k in keys}
+    first_emails = by_email(with_donor)
+    email_rows = _in_parallel(
+        client, (lambda c: query_in(c, contact_email_soql, first_emails)) if first_emails and by_contact_id else None
+    )
+    try:
+        if by_contact_id:
+            rows = query_in(client, f"SELECT Id FROM {config.contact_object} WHERE Id IN ({{values}})", by_contact_id)
+            for row in rows:
+                for key in by_contact_id.get(row["Id"], []):
+                    result[key] = Match("donor_id_contact", contact_id=row["Id"])
+        if by_lead_id:
+            for lead_id, row in leads_by_id(client, by_lead_id).items():
+                for key in by_lead_id.get(lead_id, []):
+                    result[key] = _lead_match(row, "donor_id_lead", config)
+    except BaseException:
+        if email_rows is not None:
+            email_rows.settle()
+        raise
+    if email_rows is not None:
+        apply_contact_emails(first_emails, email_rows.result())
+
+    # 3. Contact by email for whoever is still unmatched (all of them when nothing ran above).
+    pending = by_email(result)
+    if email_rows is not None:
+        pending = {e: keys for e, keys in pending.items() if e not in first_emails}
+    if pending:
+        apply_contact_emails(pending, query_in(client, contact_email_soql, pending))
+
+    # 4. Lead by email for whoever is still unmatched.
+    pending = by_email(result)
     if pending:
         rows = query_in(
             client,
@@ -210,13 +233,61 @@ def match_contacts(client, items: list[MatchInput], *, config: MatchConfig = Mat
                 for key in keys:
                     result[key] = match
 
-    # 3. Everyone gets an answer; invalid Donor IDs are flagged whatever email found.
+    # 5. Everyone gets an answer; invalid Donor IDs are flagged whatever email found.
     for item in items:
         m = result.get(item.key, Match())
         if item.key in invalid:
             m = Match(m.method, m.contact_id, m.lead_id, m.note, donor_id_invalid=True)
         result[item.key] = m
     return result
+
+
+def _in_parallel(client, fn):
+    """Start ``fn(peer_client)`` on another thread; returns a future (None when ``fn`` is None).
+
+    The peer is a second ``SalesforceClient`` of the same connection (its own HTTP
+    connection, so the two requests really overlap), kept on ``client`` for the run. It never
+    touches the database itself (usage is persisted by the main client) and its calls are
+    added to ``client.api_calls`` when the result is read, so the run's count stays exact.
+    """
+    if fn is None:
+        return None
+    peer = getattr(client, "_matching_peer", None)
+    if peer is None:
+        peer = type(client)(client.connection)
+        peer.usage_persist_interval = float("inf")
+        client._matching_peer = peer
+    before = peer.api_calls
+
+    def work():
+        from django.db import connection
+
+        try:
+            return fn(peer)
+        finally:
+            connection.close()  # only if a token refresh opened one on this thread
+
+    pool = ThreadPoolExecutor(max_workers=1)
+    future = pool.submit(work)
+    pool.shutdown(wait=False)
+
+    class _Future:
+        def result(self):
+            try:
+                return future.result()
+            finally:
+                client.api_calls += peer.api_calls - before
+                if peer.api_usage and (client.api_usage is None or peer.api_usage[0] > client.api_usage[0]):
+                    client.api_usage = peer.api_usage
+
+        def settle(self):
+            """Wait without raising (the main thread is already failing)."""
+            try:
+                self.result()
+            except Exception:
+                pass
+
+    return _Future()
 
 
 def _lead_match(row: dict, method: str, config: MatchConfig) -> Match:

@@ -160,6 +160,7 @@ def test_matching_is_batched(sync_conn, sim, make_send, portal_a):
     assert (run.created, run.unmatched) == (160, 20)
     queries = sim.stats()["by_kind"].get("query", 0)
     assert queries <= 4, sim.stats()["by_kind"]
+    assert run.api_calls == sim.stats()["api_calls"]  # the parallel query is counted too
 
 
 def test_custom_contact_object(sync_conn, sim, make_send, portal_a):
