@@ -124,7 +124,7 @@ def test_admin_actions_enable_and_resync(connected_portal_a, sim, make_send, cam
     old = make_send(email="jane@x.org", sent_at=conn.sync_enabled_at - timedelta(days=3))
     resp = client.post(
         reverse("admin:engagement_campaign_changelist"),
-        {"action": "resync_campaigns", "_selected_action": [campaign_a.pk]},
+        {"action": "resync_campaigns", "_selected_action": [campaign_a.pk], "confirm": "yes"},
     )
     assert resp.status_code == 302
     assert run_sync(connected_portal_a).created == 1
