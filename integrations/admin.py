@@ -17,14 +17,15 @@ class SalesforceConnectionAdmin(admin.ModelAdmin):
         "portal", "status", "environment", "login_url", "instance_url", "org_id", "previous_org_id", "org_changed_at",
         "user_id", "username", "display_name", "connected_at", "connected_by", "sync_enabled_at",
         "error_kind", "error_code", "error_message", "error_detail", "error_since", "error_notified_at",
-        "last_success_at", "last_checked_at", "api_usage_used", "api_usage_max", "schema_cache", "updated_at",
+        "last_success_at", "last_checked_at", "api_usage_used", "api_usage_max", "api_limits", "api_limits_at",
+        "schema_cache", "updated_at",
         "has_tokens",
     )
     fieldsets = (
         ("Connection", {"fields": ("portal", "status", "has_tokens", "environment", "login_url", "instance_url", "org_id", "previous_org_id", "org_changed_at", "user_id", "username", "display_name", "connected_at", "connected_by")}),
-        ("Sync (support)", {"fields": ("sync_enabled", "sync_enabled_at")}),
+        ("Sync (support)", {"fields": ("sync_enabled", "sync_enabled_at", "api_cap_percent")}),
         ("Custom contact object (support)", {"description": "The ThankView__c lookup field, the object it points to, and that object's email field.", "fields": ("contact_lookup_field", "contact_object", "contact_email_field")}),
-        ("Health", {"fields": ("error_kind", "error_code", "error_message", "error_detail", "error_since", "error_notified_at", "last_success_at", "last_checked_at", "api_usage_used", "api_usage_max")}),
+        ("Health", {"fields": ("error_kind", "error_code", "error_message", "error_detail", "error_since", "error_notified_at", "last_success_at", "last_checked_at", "api_usage_used", "api_usage_max", "api_limits", "api_limits_at")}),
         ("Schema", {"classes": ("collapse",), "fields": ("schema_cache", "updated_at")}),
     )
 

@@ -7,7 +7,10 @@
   before sync was enabled (historical campaigns).
 """
 
+from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.template.response import TemplateResponse
 
 from engagement.models import Campaign
 
@@ -76,9 +79,36 @@ def pause_sync(modeladmin, request, queryset):
 
 @admin.action(description="Re-sync selected campaigns")
 def resync_campaigns(modeladmin, request, queryset):
-    for campaign in queryset.select_related("portal"):
+    """First an intermediate page (issue 6): per portal, the estimated API calls of the
+    re-sync (sObject Collections or Bulk API 2.0, per SALESFORCE_BULK_THRESHOLD), the org's
+    remaining daily requests and the portal's cap; only "Yes, re-sync" marks the sends due."""
+    from .salesforce import budget
+
+    campaigns = list(queryset.select_related("portal").order_by("portal__slug", "name"))
+    if request.POST.get("confirm") != "yes":
+        by_portal: dict = {}
+        for c in campaigns:
+            by_portal.setdefault(c.portal_id, []).append(c)
+        conns = {c.portal_id: c for c in SalesforceConnection.objects.filter(portal_id__in=by_portal).select_related("portal")}
+        estimates = []
+        for portal_id, cs in by_portal.items():
+            est = budget.resync_estimate(connection=conns.get(portal_id), campaigns=cs)
+            if est.portal is None:
+                est.portal = cs[0].portal
+            estimates.append(est)
+        return TemplateResponse(request, "admin/integrations/resync_confirm.html", {
+            **modeladmin.admin_site.each_context(request),
+            "title": "Re-sync campaigns to Salesforce?",
+            "opts": modeladmin.model._meta,
+            "campaigns": campaigns,
+            "estimates": estimates,
+            "threshold": settings.SALESFORCE_BULK_THRESHOLD,
+            "action_name": "resync_campaigns",
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        })
+    for campaign in campaigns:
         try:
-            n = sync.campaign_resync(campaign=campaign)
+            n = sync.campaign_resync(campaign=campaign, requested_by=request.user)
         except ValueError as e:
             modeladmin.message_user(request, f"{campaign}: {e}", messages.ERROR)
             continue
@@ -86,6 +116,7 @@ def resync_campaigns(modeladmin, request, queryset):
             request, f"“{campaign}” ({campaign.portal.slug}): {n} send(s) will be re-synced in the next run.",
             messages.SUCCESS,
         )
+    return None
 
 
 def _add_actions(model, *actions):

@@ -197,3 +197,77 @@ def estimate_calls(*, sends: int, to_match: int, threshold: int | None = None) -
         sends=sends, to_match=to_match, path=path, calls=bulk if path == "bulk" else coll,
         collections_calls=coll, bulk_calls=bulk, threshold=threshold,
     )
+
+
+# --- the admin's re-sync confirmation ---------------------------------------------------
+
+
+@dataclass
+class ResyncEstimate:
+    portal: object
+    connection: object
+    campaigns: list
+    estimate: Estimate | None = None
+    maximum: int | None = None  # the org's DailyApiRequests
+    remaining: int | None = None
+    remaining_source: str = ""  # "live /limits" or "last known (...)"
+    cap_calls: int | None = None
+    cap_used: int = 0
+    problem: str = ""  # not connected, ...
+
+    @property
+    def cap_left(self) -> int | None:
+        return None if self.cap_calls is None else max(self.cap_calls - self.cap_used, 0)
+
+    @property
+    def fits(self) -> bool:
+        if self.estimate is None:
+            return False
+        limits = [x for x in (self.remaining, self.cap_left) if x is not None]
+        return all(self.estimate.calls <= x for x in limits)
+
+
+def resync_estimate(*, connection, campaigns, live: bool = True) -> ResyncEstimate:
+    """What re-syncing ``campaigns`` (one portal's) will cost, and what the org has left.
+
+    Reads ``/limits`` live (one API call, ``live``); if Salesforce cannot be asked, the last
+    known figures (from the latest run or ``Sforce-Limit-Info``) are shown and labelled so.
+    """
+    from engagement.models import Send
+
+    from ..sync_models import SalesforceRecord
+    from .client import SalesforceClient
+    from .errors import SalesforceError
+
+    out = ResyncEstimate(portal=connection.portal if connection else None, connection=connection, campaigns=campaigns)
+    if connection is None or not connection.org_id or not connection.has_tokens:
+        out.problem = "Not connected to Salesforce: nothing can be re-synced."
+        return out
+    sends = Send.objects.filter(campaign__in=campaigns).count()
+    known = (
+        SalesforceRecord.objects.filter(org_id=connection.org_id, send__campaign__in=campaigns)
+        .exclude(record_id="")
+        .count()
+    )
+    out.estimate = estimate_calls(sends=sends, to_match=sends - known)
+    limits = None
+    if live:
+        try:
+            limits = SalesforceClient(connection).limits()
+            limits_record(connection=connection, limits=limits)
+            out.remaining_source = "live from Salesforce (/limits)"
+        except SalesforceError as e:
+            out.remaining_source = f"last known — Salesforce could not be asked now ({e.code})"
+    if limits is None:
+        limits = connection.api_limits or {}
+        if limits and not out.remaining_source:
+            out.remaining_source = "last known"
+    figures = daily_requests(limits)
+    if figures is None and connection.api_usage_max:
+        figures = (connection.api_usage_max, connection.api_usage_max - (connection.api_usage_used or 0))
+        out.remaining_source = out.remaining_source or "last known (Sforce-Limit-Info)"
+    if figures:
+        out.maximum, out.remaining = figures
+        out.cap_calls = math.floor(out.maximum * (connection.api_cap_percent or 100) / 100)
+        out.cap_used = portal_calls_last_24h(portal_id=connection.portal_id)
+    return out

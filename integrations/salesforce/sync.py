@@ -63,7 +63,7 @@ from engagement.selectors import send_states
 
 from ..models import SalesforceConnection
 from ..sync_models import SalesforceRecord, SyncRun
-from . import budget, errors, matching
+from . import budget, bulk, errors, matching
 from .client import COLLECTION_LIMIT, SalesforceClient
 from .errors import SalesforceError
 from .mapping import build_values, field_types_from_cache, mappings_for
@@ -220,12 +220,14 @@ def _run(conn: SalesforceConnection, *, trigger: str, now: datetime | None) -> S
             run.error_code, run.error_message = conn.error_code, conn.error_message
         else:
             _read_budget(ctx)
-            for send_ids in due_send_ids(
-                portal=portal, org_id=conn.org_id, cutoff=cutoff, enabled_at=conn.sync_enabled_at
-            ):
-                _spend_check(ctx)
-                run.due += len(send_ids)
-                _sync_batch(ctx, send_ids)
+            # More due than SALESFORCE_BULK_THRESHOLD: Bulk API 2.0 jobs (bulk.py, issue 6).
+            if not bulk.bulk_run(ctx):
+                for send_ids in due_send_ids(
+                    portal=portal, org_id=conn.org_id, cutoff=cutoff, enabled_at=conn.sync_enabled_at
+                ):
+                    _spend_check(ctx)
+                    run.due += len(send_ids)
+                    _sync_batch(ctx, send_ids)
             run.outcome = Outcome.PARTIAL if run.failed else Outcome.OK
             services.connection_record_success(connection=conn)
     except ApiReserveReached as e:
@@ -379,7 +381,14 @@ class BatchResult:
     error: SalesforceError | None = None
 
 
-def _sync_batch(ctx: _Ctx, send_ids: list[int]) -> None:
+def _sync_batch(ctx: _Ctx, send_ids: list[int], *, writer=None) -> None:
+    """One batch of due sends, steps a–e of the module docstring.
+
+    ``writer`` replaces ``write_batch`` (same signature and contract); the Bulk API 2.0
+    path (``bulk.py``) passes one that spools the items into a job and answers no outcome
+    yet, so step e stores the matches and attempt markers and the sends stay due until
+    the job's results are stored with ``apply_outcomes``.
+    """
     run, org_id = ctx.run, ctx.org_id
     sends = {s.pk: s for s in Send.objects.filter(pk__in=send_ids).select_related("contact")}
     for s in sends.values():  # a portal has few campaigns: load each once per run, not per send
@@ -456,12 +465,31 @@ def _sync_batch(ctx: _Ctx, send_ids: list[int]) -> None:
         with transaction.atomic():
             _save_records(batch)
 
-    result = write_batch(ctx.client, items, external_id=ctx.external_id, before_create=mark_attempt)
+    result = (writer or write_batch)(ctx.client, items, external_id=ctx.external_id, before_create=mark_attempt)
 
     # e. Store each send's outcome; a send without one was not written and stays due.
+    banner_error = apply_outcomes(ctx, records, result.outcomes, adopted=adopted, relink=relink)
+    with transaction.atomic():  # one commit for the batch's outcomes and the run's counts
+        _save_records(list(records.values()))
+        SyncRun.objects.filter(pk=run.pk).update(**_counts(run), api_calls=ctx.client.api_calls)
+    if result.error is not None:
+        raise result.error
+    if banner_error is not None:
+        # Salesforce refused records for a reason the customer must fix (a field, access):
+        # writing more would fail the same way. Stop; the sends stay due.
+        raise banner_error
+
+
+def apply_outcomes(ctx: _Ctx, records: dict, outcomes: dict, *, adopted=(), relink=None):
+    """Step e: store each written send's outcome on its record (in memory; the caller saves)
+    and count it on the run. Returns the first error that needs a banner (mapping or
+    permissions), or None. Shared by sObject Collections and Bulk API 2.0 (``bulk.py``), so a
+    per-record failure lands on the send the same way whichever path wrote it."""
+    run = ctx.run
+    relink = relink or {}
     now = timezone.now()
     banner_error = None
-    for sid, out in result.outcomes.items():
+    for sid, out in outcomes.items():
         r = records[sid]
         r.attempts += 1
         if out.ok:
@@ -490,15 +518,7 @@ def _sync_batch(ctx: _Ctx, send_ids: list[int]) -> None:
             err = errors.error_for(code, message, fields=fields)
             if err.kind in (errors.MAPPING, errors.PERMISSIONS) and banner_error is None:
                 banner_error = err
-    with transaction.atomic():  # one commit for the batch's outcomes and the run's counts
-        _save_records(list(records.values()))
-        SyncRun.objects.filter(pk=run.pk).update(**_counts(run), api_calls=ctx.client.api_calls)
-    if result.error is not None:
-        raise result.error
-    if banner_error is not None:
-        # Salesforce refused records for a reason the customer must fix (a field, access):
-        # writing more would fail the same way. Stop; the sends stay due.
-        raise banner_error
+    return banner_error
 
 
 # Columns the batch writes back, and their PostgreSQL types (for the VALUES list below).
@@ -761,7 +781,7 @@ def sync_pause(*, connection: SalesforceConnection) -> bool:
     return bool(changed)
 
 
-def campaign_resync(*, campaign) -> int:
+def campaign_resync(*, campaign, requested_by=None) -> int:
     """Mark every send of ``campaign`` due in the portal's current org; returns how many.
 
     Works for campaigns sent before sync was enabled (historical re-sync) and for synced
@@ -780,4 +800,7 @@ def campaign_resync(*, campaign) -> int:
             ignore_conflicts=True,
         )
         SalesforceRecord.objects.filter(org_id=conn.org_id, send_id__in=chunk).update(resync_requested_at=now)
+    from .progress import resync_request_record  # the sync health page shows its progress (issue 6)
+
+    resync_request_record(campaign=campaign, org_id=conn.org_id, total=len(send_ids), requested_by=requested_by, at=now)
     return len(send_ids)
