@@ -64,7 +64,7 @@ def _child_sync(portal_id: int) -> None:
     # any sync runs. Load it here too, so the figures are the sync's own.
     from django.urls import get_resolver
 
-    get_resolver().url_patterns
+    _ = get_resolver().url_patterns
     sql_times: dict[str, list] = {}
     if os.environ.get("BENCH_SQL_TIMING"):  # which statements the run spends its database time on
         from django.db import connection
@@ -260,7 +260,7 @@ def main(argv=None) -> int:
             f"({per * big['n'] / big['wall']:.0f}× faster, {big['n'] / big['calls']:.0f}× fewer calls)."
         )
         rss = [r["rss_peak_mb"] for r in rows]
-        print(f"Peak RSS by N: " + ", ".join(f"{r['n']}: {r['rss_peak_mb']:.0f} MB" for r in rows)
+        print("Peak RSS by N: " + ", ".join(f"{r['n']}: {r['rss_peak_mb']:.0f} MB" for r in rows)
               + f" (spread {max(rss) - min(rss):.0f} MB)")
         print("targets:", "pass" if ok else "MISSED")
         return 0 if ok else 1

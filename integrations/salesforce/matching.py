@@ -98,7 +98,7 @@ def in_chunks(values, template: str, *, budget: int = MAX_ENCODED_SOQL):
 
 
 def query_in(client, template: str, values) -> list[dict]:
-    values = sorted(set(v for v in values if v))
+    values = sorted({v for v in values if v})
     rows: list[dict] = []
     for soql in in_chunks(values, template):
         rows.extend(client.query_all(soql))
@@ -284,7 +284,7 @@ def _in_parallel(client, fn):
             """Wait without raising (the main thread is already failing)."""
             try:
                 self.result()
-            except Exception:
+            except Exception:  # noqa: BLE001, S110 - the main thread's error is the one reported
                 pass
 
     return _Future()

@@ -38,4 +38,4 @@ def next_run_at(now=None):
     if task.last_run_at is None:
         return now
     nxt = task.last_run_at + every
-    return nxt if nxt > now else now
+    return max(now, nxt)

@@ -22,7 +22,7 @@ _seq = itertools.count(1)
 
 
 @pytest.fixture
-def sync_conn(connected_portal_a):
+def sync_conn(connected_portal_a):  # noqa: F811 (pytest fixture argument)
     """portal_a's connection with sync enabled since 10 days ago."""
     from integrations.models import SalesforceConnection
     from integrations.salesforce import sync
@@ -44,7 +44,7 @@ def campaign_a(portal_a):
 @pytest.fixture
 def make_send(portal_a, campaign_a):
     """make_send(email=..., donor_id=..., sent_at=..., campaign=..., events=[("opened", received_at)])."""
-    from engagement.models import EngagementEvent, Send
+    from engagement.models import Send
     from tests.contacts.factories import make_contact
 
     def _make(email=None, donor_id="", sent_at=None, campaign=None, events=(), contact=None):

@@ -14,7 +14,7 @@ def tv_records(sim):
 
 
 def test_donor_id_contact_wins_over_email(sync_conn, sim, make_send, portal_a):
-    by_id, by_email = sim.seed(
+    by_id, _by_email = sim.seed(
         "Contact", [{"LastName": "ById", "Email": "other@x.org"}, {"LastName": "ByEmail", "Email": "jane@x.org"}]
     )
     send = make_send(email="jane@x.org", donor_id=by_id[:15])  # a 15-char id is converted to 18
@@ -134,7 +134,7 @@ def test_deleted_contact_no_longer_matches(sync_conn, sim, make_send, portal_a):
 
 
 def test_several_contacts_with_one_email_newest_wins_with_a_note(sync_conn, sim, make_send, portal_a):
-    old, new = sim.seed("Contact", [{"LastName": "Old", "Email": "twin@x.org"}, {"LastName": "New", "Email": "twin@x.org"}])
+    old, _new = sim.seed("Contact", [{"LastName": "Old", "Email": "twin@x.org"}, {"LastName": "New", "Email": "twin@x.org"}])
     time.sleep(0.01)  # LastModifiedDate has millisecond resolution
     sim.update("Contact", old, {"LastName": "Old but edited last"})  # now the most recently modified
     send = make_send(email="twin@x.org")

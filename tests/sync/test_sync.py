@@ -40,7 +40,7 @@ def test_buffer_event_inside_waits_event_outside_goes_now(sync_conn, sim, jane, 
     # The next run, an interval later: the click has settled and the new send is due.
     run = run_sync(portal_a, now=now + timedelta(hours=2))
     assert (run.due, run.created, run.updated) == (2, 1, 1)
-    rec = [r for r in tv_records(sim) if r["Id"] == record_of(send).record_id][0]
+    rec = next(r for r in tv_records(sim) if r["Id"] == record_of(send).record_id)
     assert rec["Clicked__c"] is True
 
 

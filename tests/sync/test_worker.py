@@ -43,7 +43,7 @@ def test_beat_and_worker_sync_a_send_without_a_manual_call(sync_conn, sim, sfsim
         SALESFORCE_CA_BUNDLE=sfsim.ca_path,
     )
     celery = [sys.executable, "-m", "celery", "-A", "thankview"]
-    logs = {name: open(tmp_path / f"{name}.log", "w+") for name in ("worker", "beat")}
+    logs = {name: open(tmp_path / f"{name}.log", "w+") for name in ("worker", "beat")}  # noqa: SIM115 (closed in finally)
     procs = [
         subprocess.Popen(
             [*celery, "worker", "--pool=solo", "--without-gossip", "--without-mingle", "--loglevel=INFO"],
