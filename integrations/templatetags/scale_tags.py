@@ -1,0 +1,31 @@
+"""Template helpers of issue 6: the connection's API budget for the settings page."""
+
+import math
+
+from django import template
+
+from ..salesforce import budget
+
+register = template.Library()
+
+
+@register.simple_tag
+def api_budget(connection):
+    """``{% api_budget connection as b %}``: /limits snapshot, the portal cap and its use."""
+    if connection is None:
+        return None
+    limits = connection.api_limits or {}
+    daily = budget.daily_requests(limits)
+    bulk = limits.get("DailyBulkApiRequests") or {}
+    out = {
+        "limits_at": connection.api_limits_at,
+        "daily_max": daily[0] if daily else None,
+        "daily_remaining": daily[1] if daily else None,
+        "bulk_max": bulk.get("Max"),
+        "bulk_remaining": bulk.get("Remaining"),
+        "cap_percent": connection.api_cap_percent,
+        "used_24h": budget.portal_calls_last_24h(portal_id=connection.portal_id),
+    }
+    maximum = out["daily_max"] or connection.api_usage_max
+    out["cap_calls"] = math.floor(maximum * connection.api_cap_percent / 100) if maximum else None
+    return out
