@@ -246,6 +246,9 @@ SALESFORCE_BULK_JOB_TIMEOUT_SECONDS = env.float("SALESFORCE_BULK_JOB_TIMEOUT_SEC
 # was not written stays due), the hard limit kills a stuck worker process.
 SALESFORCE_SYNC_SOFT_TIME_LIMIT_SECONDS = env.int("SALESFORCE_SYNC_SOFT_TIME_LIMIT_SECONDS", default=3300)
 SALESFORCE_SYNC_TIME_LIMIT_SECONDS = env.int("SALESFORCE_SYNC_TIME_LIMIT_SECONDS", default=3600)
+# A run that could not reach Salesforce is retried on the portal's own task message, after
+# base * 2^n seconds (capped at 15 minutes, with jitter), up to 3 times before the next cycle.
+SALESFORCE_SYNC_RETRY_BASE_SECONDS = env.float("SALESFORCE_SYNC_RETRY_BASE_SECONDS", default=60.0)
 
 # Production hardening; `manage.py check --deploy` passes with these when DEBUG is off.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY", False) else None
