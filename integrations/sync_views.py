@@ -8,7 +8,7 @@ from django.shortcuts import render
 
 from thankview.tenancy import portal_view
 
-from . import sync_selectors
+from . import scale_views, sync_selectors
 from .salesforce.schedule import next_run_at
 
 PAGE_SIZE = 50
@@ -44,4 +44,5 @@ def sync_health(request):
         if conn.api_usage_max:
             ctx["api_percent"] = round(100 * (conn.api_usage_used or 0) / conn.api_usage_max, 1)
     ctx["connected"] = connected
+    ctx.update(scale_views.health_context(portal=portal, connection=conn if connected else None))  # issue 6
     return render(request, "integrations/sync_health.html", ctx)

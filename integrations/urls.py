@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import sync_views, views
+from . import scale_views, sync_views, views
 
 app_name = "integrations"
 
@@ -15,4 +15,5 @@ urlpatterns = [
     path("integrations/salesforce/mappings/<int:pk>/edit/", views.mapping_edit, name="mapping_edit"),
     path("integrations/salesforce/mappings/<int:pk>/remove/", views.mapping_remove, name="mapping_remove"),
     path("integrations/salesforce/sync/", sync_views.sync_health, name="sync_health"),
+    path("integrations/salesforce/sync/resync-progress.json", scale_views.resync_progress, name="resync_progress"),
 ]
