@@ -120,8 +120,9 @@ class ContactImport(models.Model):
 
     - ``queued``: waiting for a worker;
     - ``checking``: ``processed_rows`` of ``total_rows`` read and validated (nothing written);
-    - ``saving``: the accepted rows are being written in ONE transaction; nothing is
-      visible until it commits, so no count is claimed here;
+    - ``saving``: the accepted rows are being written in ONE transaction; ``saved_rows``
+      of ``save_total`` are written but not yet committed (the page says so: they appear
+      together, or not at all);
     - ``done``: committed; ``created`` / ``updated`` / ``unchanged`` / ``rejected`` are final;
     - ``failed``: nothing was imported; ``error`` says why.
     """
@@ -147,6 +148,10 @@ class ContactImport(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     total_rows = models.PositiveIntegerField(null=True, blank=True)  # known once the file is parsed
     processed_rows = models.PositiveIntegerField(default=0)  # rows checked (not written)
+    # While saving: contacts to write (new or changed) and how many are written so far,
+    # inside the still-open transaction (recorded through a side connection; PostgreSQL only).
+    save_total = models.PositiveIntegerField(null=True, blank=True)
+    saved_rows = models.PositiveIntegerField(default=0)
     created = models.PositiveIntegerField(default=0)
     updated = models.PositiveIntegerField(default=0)
     unchanged = models.PositiveIntegerField(default=0)
@@ -185,6 +190,11 @@ class ContactImport(models.Model):
                 return "Reading the file…"
             return f"Checked {self.processed_rows:,} of {self.total_rows:,} rows. Nothing is saved until every row is checked."
         if self.status == Status.SAVING:
+            if self.save_total:
+                return (
+                    f"All {self.total_rows or 0:,} rows checked. Writing contacts: {self.saved_rows:,} of "
+                    f"{self.save_total:,} written. They are saved together once all are written (all or nothing)."
+                )
             return f"All {self.total_rows or 0:,} rows checked. Saving the contacts in one step (all or nothing)…"
         if self.status == Status.DONE:
             return f"Import finished: {self.summary()}."
@@ -194,6 +204,8 @@ class ContactImport(models.Model):
         """``(value, max)`` for a ``<progress>`` bar, or None while the amount is unknown."""
         if self.status == self.Status.CHECKING and self.total_rows:
             return self.processed_rows, self.total_rows
+        if self.status == self.Status.SAVING and self.save_total:
+            return self.saved_rows, self.save_total
         if self.status == self.Status.DONE:
             return 1, 1
         return None

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, IntegrityError, connection, connections, transaction
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
@@ -152,8 +152,11 @@ def _rows_check(rows, result, *, progress=None):
     return accepted
 
 
-def _contacts_write(*, portal, accepted, result):
-    """Steps 2-4 of ``contact_upsert_many``; the caller owns the transaction."""
+def _contacts_write(*, portal, accepted, result, progress=None):
+    """Steps 2-4 of ``contact_upsert_many``; the caller owns the transaction.
+
+    ``progress(written, to_write)`` is called before the first batch and after each one.
+    """
     existing = {}
     for chunk in _batched(accepted, _LOOKUP_CHUNK):
         for contact in Contact.objects.filter(portal=portal, email_normalized__in=chunk):
@@ -188,6 +191,9 @@ def _contacts_write(*, portal, accepted, result):
             Contact(portal=portal, email_normalized=norm, created_at=now, updated_at=now, **values)
         )
 
+    written = 0
+    if progress is not None:
+        progress(written, len(to_write))
     for batch in _batched(to_write, _WRITE_BATCH):
         Contact.objects.bulk_create(
             batch,
@@ -198,6 +204,9 @@ def _contacts_write(*, portal, accepted, result):
                 "donor_id_reason", "search_text", "updated_at",
             ],
         )
+        written += len(batch)
+        if progress is not None:
+            progress(written, len(to_write))
     return result
 
 
@@ -315,9 +324,11 @@ def contact_import_run(*, job):
        ``PROGRESS_EVERY`` rows with a targeted UPDATE. These are rows *checked*: nothing
        is written yet, and the page says so.
     4. Switch to ``saving`` and write the accepted rows AND the final counts in ONE
-       transaction (the job row is locked first, so a duplicate run that gets here second
-       sees ``done`` and writes nothing). No per-row progress is reported while saving:
-       uncommitted rows may still roll back, and a count must never claim them.
+       transaction (the final UPDATE only matches a job not yet done, so a duplicate run
+       that gets there second rolls back and writes nothing). While saving,
+       uncommitted rows may still roll back, so the count of rows written so far goes
+       through a side connection and is labelled as written-not-yet-saved, never as
+       imported. The final counts are written by the same transaction as the contacts.
     5. Any failure marks the job ``failed`` with a message; no contact was changed.
     6. The uploaded file is deleted once the job is finished (it holds personal data);
        the counts and the row problems stay on the job.
@@ -330,7 +341,8 @@ def contact_import_run(*, job):
     Status = ContactImport.Status
     jobs = ContactImport.objects.filter(pk=job.pk)
     claimed = jobs.filter(status__in=[Status.QUEUED, Status.CHECKING, Status.SAVING]).update(
-        status=Status.CHECKING, started_at=timezone.now(), processed_rows=0, total_rows=None
+        status=Status.CHECKING, started_at=timezone.now(), processed_rows=0, total_rows=None, saved_rows=0,
+        save_total=None,
     )
     if not claimed:
         return job
@@ -378,20 +390,76 @@ def _import_job_execute(*, job, jobs):
     accepted = _rows_check(parsed.rows, result, progress=lambda n: jobs.update(processed_rows=n))
     jobs.update(processed_rows=total, status=Status.SAVING)
 
-    with transaction.atomic():
-        if ContactImport.objects.select_for_update().get(pk=job.pk).status == Status.DONE:
-            return None  # a duplicate run finished first
-        _contacts_write(portal=job.portal, accepted=accepted, result=result)
-        jobs.update(
-            status=Status.DONE,
-            created=result.created,
-            updated=result.updated,
-            unchanged=result.unchanged,
-            rejected=result.rejected,
-            flagged=len(result.warnings),
-            errors=_problems(result.errors),
-            warnings=_problems(result.warnings),
-            ignored_columns=result.ignored_columns,
-            finished_at=timezone.now(),
-        )
+    side = _SideConnection()
+    try:
+        with transaction.atomic():
+            _contacts_write(
+                portal=job.portal, accepted=accepted, result=result,
+                progress=lambda written, of: side.execute(
+                    f"UPDATE {ContactImport._meta.db_table} SET saved_rows = %s, save_total = %s WHERE id = %s",
+                    [written, of, job.pk],
+                ),
+            )
+            # Conditional on "not done yet": if a duplicate run committed first (or commits while
+            # we wait on its row lock), this matches nothing and everything above rolls back.
+            finished = jobs.exclude(status=Status.DONE).update(
+                status=Status.DONE,
+                created=result.created,
+                updated=result.updated,
+                unchanged=result.unchanged,
+                rejected=result.rejected,
+                flagged=len(result.warnings),
+                errors=_problems(result.errors),
+                warnings=_problems(result.warnings),
+                ignored_columns=result.ignored_columns,
+                finished_at=timezone.now(),
+            )
+            if not finished:
+                raise _AlreadyImported
+    except _AlreadyImported:
+        return None
+    finally:
+        side.close()
     return result
+
+
+class _AlreadyImported(Exception):
+    """A duplicate run of the same job finished first; this run's writes are rolled back."""
+
+
+class _SideConnection:
+    """A second database connection, in autocommit, for the "written so far" count.
+
+    The contacts are written in one transaction, so a count written through the import's
+    own connection would stay invisible to the page until the very end. This connection
+    commits each count at once; the page labels it "written, saved together at the end",
+    never "imported", and a rollback turns the job into "failed: nothing was imported".
+    Only on PostgreSQL: SQLite allows one writer at a time (the import's transaction holds
+    it), so there the page shows an indeterminate bar while saving.
+    """
+
+    def __init__(self):
+        self.conn = None
+        self.ready = False
+        # Inside an outer transaction (an eager task in a request, a test) the job row may be
+        # uncommitted or locked by our own connection: a second connection would wait on us.
+        if connection.vendor == "postgresql" and not connection.in_atomic_block:
+            self.conn = connections.create_connection(DEFAULT_DB_ALIAS)
+
+    def execute(self, sql, params):
+        if self.conn is None:
+            return
+        try:
+            with self.conn.cursor() as cursor:
+                if not self.ready:
+                    # Never wait on a lock for a progress count (belt and braces, see above).
+                    cursor.execute("SET lock_timeout = '1s'")
+                    self.ready = True
+                cursor.execute(sql, params)
+        except DatabaseError:
+            # Progress is a courtesy: losing it must never fail the import.
+            logger.warning("could not record import progress", exc_info=True)
+
+    def close(self):
+        if self.conn is not None:
+            self.conn.close()

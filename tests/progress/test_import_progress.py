@@ -253,3 +253,77 @@ def test_every_state_renders(client_staff_a, portal_a, status):
     job = make_job(portal_a, status=status, total_rows=3, processed_rows=1, error="Boom.")
     assert client_staff_a.get(detail_url(job)).status_code == 200
     assert client_staff_a.get(status_url(job)).json()["status"] == status
+
+
+@pytest.mark.django_db(transaction=True)
+def test_while_saving_another_connection_sees_rows_written_but_not_the_contacts(portal_a, monkeypatch):
+    """What the page's request (another connection) sees mid-save: the job "saving" with
+    the count of rows written so far, and none of the contacts, which only appear (all
+    together) at commit. If the save then fails, nothing was imported and the job says so."""
+    from django.db import DEFAULT_DB_ALIAS, connections
+
+    rows = "".join(f"p{i}@example.org,P{i}\n" for i in range(2500))
+    job = make_job(portal_a)
+    job.file.save("upload.csv", ContentFile(("Email,First Name\n" + rows).encode()))
+    observer = connections.create_connection(DEFAULT_DB_ALIAS)
+    seen = []
+    real = Contact.objects.bulk_create
+
+    def observing_bulk_create(objs, **kwargs):
+        with observer.cursor() as cursor:
+            cursor.execute(
+                "SELECT status, saved_rows, save_total, created FROM contacts_contactimport WHERE id = %s", [job.pk]
+            )
+            job_row = cursor.fetchone()
+            cursor.execute("SELECT count(*) FROM contacts_contact")
+            seen.append((*job_row, cursor.fetchone()[0]))
+        if len(seen) == 3:
+            raise DatabaseError("disk full")
+        return real(objs, **kwargs)
+
+    monkeypatch.setattr(Contact.objects, "bulk_create", observing_bulk_create)
+    try:
+        services.contact_import_run(job=job)
+    finally:
+        observer.close()
+    assert seen == [("saving", 0, 2500, 0, 0), ("saving", 1000, 2500, 0, 0), ("saving", 2000, 2500, 0, 0)]
+    job.refresh_from_db()
+    assert (job.status, job.created) == ("failed", 0) and not Contact.objects.exists()
+    assert job.progress_label().startswith("Import failed: ") and job.progress_label().endswith("Nothing was imported.")
+
+
+def test_saving_label_says_written_not_imported(client_staff_a, portal_a):
+    job = make_job(portal_a, status="saving", total_rows=3000, processed_rows=3000, save_total=2900, saved_rows=1000)
+    data = client_staff_a.get(status_url(job)).json()
+    assert data["bars"] == {"rows": {"value": 1000, "max": 2900}}
+    assert data["label"] == (
+        "All 3,000 rows checked. Writing contacts: 1,000 of 2,900 written. "
+        "They are saved together once all are written (all or nothing)."
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_duplicate_run_that_finishes_second_rolls_back(portal_a, monkeypatch):
+    """Two deliveries of the same job racing: the one that reaches the final UPDATE second
+    finds the job done and rolls its writes back, so the counts are those of one run."""
+    job = make_job(portal_a)
+    job.file.save("upload.csv", ContentFile(b"Email\na@x.org\nb@x.org\n"))
+    real = services._contacts_write
+
+    from django.db import DEFAULT_DB_ALIAS, connections
+
+    other = connections.create_connection(DEFAULT_DB_ALIAS)
+
+    def finish_the_other_run_first(**kwargs):
+        with other.cursor() as cursor:  # the other delivery commits while this one is writing
+            cursor.execute("UPDATE contacts_contactimport SET status = 'done', created = 2 WHERE id = %s", [job.pk])
+        return real(**kwargs)
+
+    monkeypatch.setattr(services, "_contacts_write", finish_the_other_run_first)
+    try:
+        services.contact_import_run(job=job)
+    finally:
+        other.close()
+    job.refresh_from_db()
+    assert (job.status, job.created) == ("done", 2)
+    assert not Contact.objects.exists()  # this run's writes were rolled back (the "other" run wrote none here)
