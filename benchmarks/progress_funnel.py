@@ -63,8 +63,8 @@ def _seed_campaign(portal, n, rng, label):
     from django.db import connection
     from django.utils import timezone
 
-    from engagement.models import Campaign, EngagementEvent, Send
     from contacts.models import Contact
+    from engagement.models import Campaign, EngagementEvent, Send
 
     campaign = Campaign.objects.create(portal=portal, name=f"Bench {label}", video_url="https://v.example/a.webm")
     now = timezone.now()
@@ -146,7 +146,6 @@ def _run(args):
     from contacts.models import ContactImport
     from engagement import selectors
     from engagement.models import EngagementEvent, SendJob
-    from engagement.state import send_state
     from thankview.services import portal_create_or_update
 
     n = args.sends
@@ -166,7 +165,8 @@ def _run(args):
         with CaptureQueriesContext(connection) as ctx:
             result = fn()
         median, p95 = _timed(fn, runs)
-        print(f"| {what} | {median:.1f} | {p95:.1f} | {len(ctx.captured_queries)} |")
+        queries = len(ctx.captured_queries) if ctx.captured_queries else "—"
+        print(f"| {what} | {median:.1f} | {p95:.1f} | {queries} |")
         return result
 
     funnel = row(f"campaign_funnel at {n:,} sends", lambda: selectors.campaign_funnel(campaign=campaign))
