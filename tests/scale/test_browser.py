@@ -31,5 +31,8 @@ def test_resync_progress_updates_in_place(login, live_server, sync_conn, sim, ma
     expect(section.locator('[data-progress-field$="-synced"]')).to_have_text("3")
     assert page.evaluate("bar => bar.value", bar.element_handle()) == 3
     assert page.evaluate("window.__marker") == "same page"  # updated without a reload
+    page.reload()  # the chart is drawn by the server: the new run is on it after a reload
     expect(page.get_by_test_id("runs-chart")).to_be_visible()
     expect(page.get_by_role("img", name="Sync runs")).to_be_visible()
+    done = page.get_by_test_id("resync-progress")
+    assert done.get_attribute("data-progress-url") is None  # finished: nothing to poll any more
