@@ -1,10 +1,13 @@
 """Portal pages for campaigns, sends and API keys (thin: read, call a service, render)."""
 
+from datetime import timedelta
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_POST
 
@@ -53,7 +56,9 @@ def campaign_detail(request, pk):
     rows = [(send, states[send.pk]) for send in page.object_list]
     totals = selectors.campaign_totals(campaign=campaign)
     job = selectors.send_job_latest(campaign=campaign)
-    sending = job if job and not selectors.send_job_progress(job=job)["finished"] else None
+    # Only a recent job can still be delivering; older ones skip the progress count.
+    recent = job and (job.finished_at is None or job.finished_at > timezone.now() - timedelta(days=1))
+    sending = job if recent and not selectors.send_job_progress(job=job)["finished"] else None
     return render(
         request,
         "engagement/campaign_detail.html",

@@ -34,7 +34,7 @@ def test_a_real_worker_imports_an_uploaded_file(client_staff_a, portal_a, tmp_pa
     _configure(app, task_always_eager=False, broker_url=BROKER)  # this process publishes for real
     env = dict(os.environ, DJANGO_SETTINGS_MODULE="thankview.test_settings", DATABASE_URL=_db_url(),
                CONN_MAX_AGE="0", CELERY_BROKER_URL=BROKER, CELERY_TASK_ALWAYS_EAGER="false")
-    log = open(tmp_path / "worker.log", "w+")
+    log = open(tmp_path / "worker.log", "w+")  # noqa: SIM115 - closed in the finally below, after the worker
     worker = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "thankview", "worker", "--pool=solo", "--without-gossip",
          "--without-mingle", "--loglevel=INFO"],
