@@ -40,4 +40,4 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
 clean:
-	rm -rf $(VENV) db.sqlite3 .celery .sfsim staticfiles .pytest_cache .pytest_media
+	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm .celery .sfsim staticfiles .pytest_cache .pytest_media

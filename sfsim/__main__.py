@@ -1,11 +1,15 @@
-"""``python -m sfsim --port 8765 [--host 127.0.0.1] [--cert-dir .sfsim] [--latency-ms 0]``
+"""``python -m sfsim --port 8765 [--host 127.0.0.1] [--cert-dir .sfsim] [--latency-ms 0] [--seed FILE]``
 
 Runs the simulator in the foreground and prints its base URL and the CA bundle to trust.
+``--seed`` loads records into the org at start: a JSON object of object name → list of
+records (``{"Contact": [{"Id": "003…", "Email": "…"}], "Lead": […]}``), as the control
+API's ``seed`` takes them; ``make run`` uses it for the demo org.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import signal
 import sys
 import threading
@@ -20,10 +24,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cert-dir", default=".sfsim", help="where ca.pem is written (and reused from)")
     parser.add_argument("--latency-ms", type=int, default=0, help="added to every REST call")
     parser.add_argument("--verbose", action="store_true", help="log every request")
+    parser.add_argument("--seed", help="JSON file of records to load at start ({object: [records]})")
     args = parser.parse_args(argv)
+    seed = None
+    if args.seed:
+        try:
+            with open(args.seed, encoding="utf-8") as f:
+                seed = json.load(f)
+        except (OSError, ValueError) as e:
+            parser.error(f"--seed {args.seed}: {e}")
 
     sim = start(port=args.port, host=args.host, cert_dir=args.cert_dir, latency_ms=args.latency_ms, verbose=args.verbose)
     cfg = sim.org.config
+    if seed:
+        control = sim.control()
+        for obj, records in seed.items():
+            control.seed(obj, records)
+            print(f"Seeded {len(records)} {obj} record(s) from {args.seed}", flush=True)
     print(f"sfsim listening on {sim.url}", flush=True)
     print(f"CA bundle: {sim.ca_path}", flush=True)
     print(f"OAuth client id: {cfg['client_id']}  secret: {cfg['client_secret']}", flush=True)
