@@ -61,7 +61,7 @@ def _nice_max(value: int) -> int:
     """A round axis maximum ≥ value (1, 2, 5 × 10^n)."""
     if value <= 0:
         return 1
-    exp = 10 ** int(math.floor(math.log10(value)))
+    exp = 10 ** math.floor(math.log10(value))
     for step in (1, 2, 5, 10):
         if value <= step * exp:
             return step * exp

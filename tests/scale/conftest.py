@@ -16,7 +16,7 @@ from tests.integrations.conftest import (  # noqa: F401  (re-exported fixtures)
 from tests.sync.conftest import add_event, campaign_a, make_send, record_of, run_sync, sync_conn  # noqa: F401
 
 
-def connect_directly(sim, portal, *, enabled_days_ago=1, instance_url=None):
+def connect_directly(control, portal, *, enabled_days_ago=1, instance_url=None):
     """A portal connected to the simulator's org with a real token from its OAuth flow
     (``SimControl.connect``), sync enabled; no browser round trip (many portals at once)."""
     from datetime import timedelta
@@ -26,10 +26,10 @@ def connect_directly(sim, portal, *, enabled_days_ago=1, instance_url=None):
     from integrations.models import SalesforceConnection
     from integrations.salesforce import oauth
 
-    token = sim.connect()
+    token = control.connect()
     org_id, user_id = oauth.ids_from_identity_url(token["id"])
     conn = SalesforceConnection(
-        portal=portal, status="connected", login_url=sim.url, instance_url=instance_url or token["instance_url"],
+        portal=portal, status="connected", login_url=control.url, instance_url=instance_url or token["instance_url"],
         org_id=org_id, user_id=user_id, sync_enabled=True,
         sync_enabled_at=timezone.now() - timedelta(days=enabled_days_ago),
     )

@@ -12,6 +12,7 @@ import os
 import time
 from collections import Counter, defaultdict
 from datetime import timedelta
+from itertools import pairwise
 
 import pytest
 from django.utils import timezone
@@ -47,7 +48,7 @@ def _portal_with_sends(sim, n: int):
 
 def _overlaps(runs) -> list:
     runs = sorted(runs, key=lambda r: r.started_at)
-    return [(a.pk, b.pk) for a, b in zip(runs, runs[1:]) if b.started_at < a.finished_at]
+    return [(a.pk, b.pk) for a, b in pairwise(runs) if b.started_at < a.finished_at]
 
 
 def test_many_portals_sync_concurrently_on_two_workers(sfsim, sim, sf_settings, tmp_path):
