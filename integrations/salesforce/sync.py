@@ -51,7 +51,8 @@ import logging
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
 
 from django.conf import settings
 from django.db import connection as db_connection
@@ -573,7 +574,7 @@ def _save_records(records: list[SalesforceRecord]) -> None:
             returned = execute_values(
                 cur.cursor, sql, rows, template=f"(%s, %s, %s, %s, {template})", page_size=len(rows), fetch=True
             )
-            pks = dict((send_id, pk) for pk, send_id in returned)
+            pks = {send_id: pk for pk, send_id in returned}
             for r in new:
                 r.pk = pks[r.send_id]
                 r._state.adding = False
