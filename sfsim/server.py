@@ -158,7 +158,7 @@ class Handler(BaseHTTPRequestHandler):
         )
         try:
             resp = route(self.server.state, req)
-        except Exception:  # noqa: BLE001 - a simulator bug must still answer like a server would
+        except Exception:
             traceback.print_exc()
             resp = json_response(500, [{"errorCode": "UNKNOWN_EXCEPTION", "message": "An unexpected error occurred in sfsim."}])
         if resp.drop:

@@ -18,7 +18,7 @@ os.environ.setdefault("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 # run beside one unless told this is deliberate (the test thread is not async code).
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-from .settings import *  # noqa: E402,F403
+from .settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

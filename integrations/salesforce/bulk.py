@@ -308,7 +308,7 @@ def parse_error(cell: str) -> tuple[str, str, list[str]]:
 
 def _job_failure(info: dict) -> SalesforceError:
     message = info.get("errorMessage") or f"Bulk API job {info.get('id')} ended in state {info.get('state')}."
-    if "Field name not found" in message or "InvalidBatch" in message and "field" in message.lower():
+    if "Field name not found" in message or ("InvalidBatch" in message and "field" in message.lower()):
         return errors.error_for("INVALID_FIELD", message)
     return SalesforceError(message, code=f"BULK_JOB_{str(info.get('state') or 'FAILED').upper()}")
 

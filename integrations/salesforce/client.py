@@ -300,7 +300,7 @@ class SalesforceClient:
                 url, headers={"Authorization": f"Bearer {sf.session_id}"}, params={"version": settings.SALESFORCE_API_VERSION},
                 timeout=self.timeout,
             )
-            if resp.status_code == 401 or resp.status_code == 403 and "Bad_OAuth_Token" in resp.text:
+            if resp.status_code == 401 or (resp.status_code == 403 and "Bad_OAuth_Token" in resp.text):
                 raise _InvalidSession(SessionExpired("Session expired or invalid", code="INVALID_SESSION_ID", status=401))
             if resp.status_code >= 300:
                 try:

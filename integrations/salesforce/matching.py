@@ -284,7 +284,7 @@ def _in_parallel(client, fn):
             """Wait without raising (the main thread is already failing)."""
             try:
                 self.result()
-            except Exception:  # noqa: BLE001, S110 - the main thread's error is the one reported
+            except Exception:
                 pass
 
     return _Future()

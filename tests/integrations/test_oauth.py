@@ -257,7 +257,10 @@ def test_sandbox_then_production_is_a_different_org(client_admin_a, portal_a, sa
     from integrations.services import salesforce_org_changed
 
     seen = []
-    handler = lambda sender, **kw: seen.append((kw["previous_org_id"], kw["org_id"]))
+
+    def handler(sender, **kw):
+        seen.append((kw["previous_org_id"], kw["org_id"]))
+
     salesforce_org_changed.connect(handler)
     try:
         sandbox = sf_connect(client_admin_a, portal_a, "sandbox")

@@ -25,7 +25,7 @@ def test_two_concurrent_runs_of_one_portal_one_runs(sync_conn, sim, make_send, p
         try:
             barrier.wait(timeout=10)
             results.append(sync_portal_run(portal=portal_a, trigger="test"))
-        except Exception as e:  # noqa: BLE001 - any failure is surfaced by the assert below
+        except Exception as e:
             errors.append(e)
         finally:
             connection.close()

@@ -57,8 +57,8 @@ def test_sync_salesforce_command_prints_the_summary(sync_conn, sim, make_send):
 
 
 def test_fan_out_task_runs_enabled_portals(sync_conn, sim, make_send):
-    from integrations.sync_models import SyncRun
     from integrations.salesforce.tasks import sync_all_portals
+    from integrations.sync_models import SyncRun
 
     sim.seed("Contact", [{"LastName": "Doe", "Email": "jane@x.org"}])
     send = make_send(email="jane@x.org")
