@@ -22,10 +22,10 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import statistics
 import sys
 import time
-from urllib.parse import urlparse, urlunparse
+
+from benchmarks.common import database_exists, drop_database, recreate_database, setup_django, timed
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/tv_bench_contacts"
 TARGET_MS = 150
@@ -39,45 +39,6 @@ LAST = ["Anderson", "Okafor", "Garcia", "Nguyen", "Patel", "Kowalski", "Smith", 
         "Thompson", "Young", "King", "Wright", "Lopez", "Hill", "Scott", "Green", "Adams", "Baker", "Nelson"]
 INVALID = ["1004422", "001D000000IRFmaIAH", "003ro0000035wqgyam", "003RO0000035", "SF-20417"]
 BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-
-
-def _admin_url(url):
-    parts = urlparse(url)
-    return urlunparse(parts._replace(path="/postgres")), parts.path.lstrip("/")
-
-
-def _database_exists(url):
-    import psycopg2
-
-    admin, name = _admin_url(url)
-    with psycopg2.connect(admin) as conn, conn.cursor() as cur:
-        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-        return cur.fetchone() is not None
-
-
-def _recreate_database(url, *, drop_only=False):
-    import psycopg2
-    from psycopg2 import sql
-
-    admin, name = _admin_url(url)
-    conn = psycopg2.connect(admin)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        if not drop_only:
-            cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    conn.close()
-
-
-def _setup_django(url):
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "thankview.test_settings")
-    import django
-
-    django.setup()
-    from django.test.utils import setup_test_environment
-
-    setup_test_environment()  # lets the test Client in (ALLOWED_HOSTS) and keeps email local
 
 
 def _rows(n, rng, domain):
@@ -124,20 +85,15 @@ def _measure(client, url, runs):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    for _ in range(3):
+    def get():
         response = client.get(url)
         assert response.status_code == 200, (url, response.status_code)
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        response = client.get(url)
-        times.append((time.perf_counter() - started) * 1000)
-        assert response.status_code == 200
+        return response
+
+    median, p95 = timed(get, runs, warmups=3)
     with CaptureQueriesContext(connection) as ctx:
-        client.get(url)
-    times.sort()
-    p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
-    return statistics.median(times), p95, len(ctx.captured_queries), response.content
+        response = get()
+    return median, p95, len(ctx.captured_queries), response.content
 
 
 def main(argv=None):
@@ -150,9 +106,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
 
-    if not (args.reuse and _database_exists(url)):
-        _recreate_database(url)
-    _setup_django(url)
+    if not (args.reuse and database_exists(url)):
+        recreate_database(url)
+    setup_django(url)
     from django.core.management import call_command
     from django.test import Client
 
@@ -202,10 +158,7 @@ def main(argv=None):
     print(f"\nslowest median {worst:.1f} ms; target < {TARGET_MS} ms: {verdict}")
 
     if not args.keep:
-        from django.db import connections
-
-        connections.close_all()
-        _recreate_database(url, drop_only=True)
+        drop_database(url)
     return 0 if worst < TARGET_MS else 1
 
 

@@ -34,7 +34,7 @@ import threading
 import time
 from pathlib import Path
 
-from benchmarks.contacts_pages import _recreate_database
+from benchmarks.common import recreate_database
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/tv_bench_ingest"
 HOST = "127.0.0.1"  # loopback only: this never talks to another machine
@@ -220,7 +220,7 @@ def main(argv=None):
     pixel_clients = min(max(args.pixel_clients, 1), 64)
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
 
-    _recreate_database(url)
+    recreate_database(url)
     raw_key, send_ids, tokens = _seed(url, args.sends)
     rng = random.Random(2025)
     bodies = _bodies(send_ids, 24, rng)
@@ -251,7 +251,7 @@ def main(argv=None):
     print(f"database check: {total - warm_count:,} new events stored = {stored:,} + {hits:,} reported: "
           f"{'ok' if consistent else 'MISMATCH'}")
     if not args.keep:
-        _recreate_database(url, drop_only=True)
+        recreate_database(url, drop_only=True)
     ok = api_rate >= API_TARGET and pixel_rate >= PIXEL_TARGET and consistent and not failed and not bad
     print(f"targets: >= {API_TARGET:,} events/s {'pass' if api_rate >= API_TARGET else 'MISS'}, "
           f">= {PIXEL_TARGET} hits/s {'pass' if pixel_rate >= PIXEL_TARGET else 'MISS'}")

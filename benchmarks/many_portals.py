@@ -35,81 +35,37 @@ from datetime import timedelta
 from itertools import pairwise
 from pathlib import Path
 
-from benchmarks.contacts_pages import _recreate_database, _setup_django
+from benchmarks.common import (
+    naive_rest_writes,
+    portal_connect,
+    sends_seed,
+    sfsim_benchmark,
+    vm_hwm_mb,
+)
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/tv_bench_portals"
 DEFAULT_BROKER = "redis://127.0.0.1:6379/6"
 WAIT_SECONDS = 600
 
 
-def _vm_hwm_mb(pid: int) -> float:
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
-
-
 def prepare(sim, portals: int, sends: int):
     from django.utils import timezone
 
-    from contacts.models import Contact, donor_id_fields, normalize_email, search_text_for
-    from engagement.models import Campaign, EngagementEvent, Send
-    from integrations.models import SalesforceConnection
-    from integrations.salesforce import oauth
-    from thankview.models import Portal
+    from engagement.models import Campaign
 
     sim.reset()
     out = []
     sent_at = timezone.now() - timedelta(hours=3)
     for p in range(portals):
-        token = sim.connect()
-        org_id, user_id = oauth.ids_from_identity_url(token["id"])
-        portal = Portal.objects.create(name=f"Campus {p}", slug=f"campus-{p}")
-        conn = SalesforceConnection(
-            portal=portal, status="connected", login_url=sim.url, instance_url=token["instance_url"], org_id=org_id,
-            user_id=user_id, sync_enabled=True, sync_enabled_at=timezone.now() - timedelta(days=1),
-        )
-        conn.access_token, conn.refresh_token = token["access_token"], token["refresh_token"]
-        conn.save()
+        portal = portal_connect(sim, name=f"Campus {p}", slug=f"campus-{p}").portal
         campaign = Campaign.objects.create(portal=portal, name=f"Giving day {p}", video_url="https://videos.example.org/g.mp4")
         emails = [f"c{p}-{i}@portals.example" for i in range(sends)]
         for start in range(0, sends, 2000):
             sim.seed("Contact", [{"LastName": f"L{i}", "Email": e} for i, e in enumerate(emails[start : start + 2000])])
-        contacts = Contact.objects.bulk_create([
-            Contact(portal=portal, email=e, email_normalized=normalize_email(e), last_name="L",
-                    search_text=search_text_for(first_name="", last_name="L", email=e, donor_id=""), **donor_id_fields(""))
-            for e in emails
-        ])
-        rows = Send.objects.bulk_create([Send(campaign=campaign, contact=c, sent_at=sent_at) for c in contacts])
-        EngagementEvent.objects.bulk_create([
-            EngagementEvent(send=s, type="opened", occurred_at=sent_at, received_at=sent_at + timedelta(minutes=5)) for s in rows
-        ])
+        sends_seed(campaign=campaign, people=[(e, "L", "") for e in emails], sent_at=sent_at,
+                   opened_after=timedelta(minutes=5))
         out.append(portal)
     return out
-
-
-def naive(sim, portal, k: int) -> dict:
-    from engagement.models import Send
-    from engagement.selectors import send_states
-    from integrations.models import SalesforceConnection
-    from integrations.salesforce.client import SalesforceClient
-    from integrations.salesforce.mapping import build_values, mappings_for
-
-    client = SalesforceClient(SalesforceConnection.objects.get(portal=portal))
-    sends = list(Send.objects.filter(campaign__portal=portal).select_related("campaign", "contact").order_by("pk")[:k])
-    states = send_states([s.pk for s in sends])
-    contact_ids = [r["Id"] for r in sim.records("Contact")[:k]]
-    mappings = mappings_for(portal)
-    t0 = time.perf_counter()
-    for send, cid in zip(sends, contact_ids):
-        values = build_values(mappings, send=send, campaign=send.campaign, contact=send.contact, state=states[send.pk])
-        values["Contact__c"] = cid
-        client.sf.restful("sobjects/ThankView__c/", method="POST", json=values)
-    return {"k": k, "wall": time.perf_counter() - t0}
 
 
 def main(argv=None) -> int:
@@ -125,27 +81,14 @@ def main(argv=None) -> int:
 
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
     broker = os.environ.get("BENCH_BROKER_URL", DEFAULT_BROKER)
-    _recreate_database(url)
-    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
-        os.environ.pop(name, None)
-    from sfsim.control import SimControl
-    from sfsim.server import start
+    with sfsim_benchmark(url=url, latency_ms=args.latency_ms, keep=args.keep) as (handle, sim):
+        import redis
+        from celery import Celery
 
-    handle = start(port=0, latency_ms=args.latency_ms)
-    os.environ.update(SALESFORCE_CA_BUNDLE=handle.ca_path, SALESFORCE_SIMULATOR_URL=handle.url)
-    _setup_django(url)
-    import redis
-    from celery import Celery
-    from django.core.management import call_command
+        from integrations.sync_models import SyncRun
+        from tests.workers import celery_processes
 
-    from integrations.sync_models import SyncRun
-    from tests.workers import celery_processes
-
-    call_command("migrate", verbosity=0)
-    sim = SimControl(handle.url, handle.ca_path)
-    total = args.portals * args.sends
-    ok = True
-    try:
+        total = args.portals * args.sends
         t0 = time.perf_counter()
         portals = prepare(sim, args.portals, args.sends)
         setup = time.perf_counter() - t0
@@ -167,7 +110,7 @@ def main(argv=None) -> int:
                     break
                 time.sleep(0.2)
             wall = time.perf_counter() - start_at
-            rss = {name: _vm_hwm_mb(p.pid) for name, p in procs.procs.items()}
+            rss = {name: vm_hwm_mb(p.pid) for name, p in procs.procs.items()}
             tasks = {name: len(re.findall(r"sync_portal\[[^\]]+\] succeeded", procs.log_text(name))) for name in procs.procs}
         runs = list(SyncRun.objects.filter(portal__in=portals))
         stats = sim.stats()
@@ -183,7 +126,7 @@ def main(argv=None) -> int:
         queries = by_kind.get("query", 0) + by_kind.get("query_more", 0)
         lower = args.portals * (2 + math.ceil(args.sends / 200)) + queries
         calls = stats["api_calls"]
-        nv = naive(sim, portals[0], args.naive_n)
+        nv = naive_rest_writes(sim, portals[0], args.naive_n)
         per = nv["wall"] / nv["k"]
         result = {
             "portals": args.portals, "sends": args.sends, "total": total, "workers": args.workers, "latency_ms": args.latency_ms,
@@ -211,13 +154,6 @@ def main(argv=None) -> int:
             with open(args.json, "w") as f:
                 json.dump(result, f, default=str)
         return 0 if ok else 1
-    finally:
-        handle.stop()
-        if not args.keep:
-            from django.db import connections
-
-            connections.close_all()
-            _recreate_database(url, drop_only=True)
 
 
 if __name__ == "__main__":

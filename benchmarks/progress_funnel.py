@@ -27,25 +27,12 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import statistics
 import time
 from datetime import timedelta
 
-from benchmarks.contacts_pages import _recreate_database, _setup_django
+from benchmarks.common import drop_database, recreate_database, setup_django, timed
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/tv_bench_progress"
-
-
-def _timed(fn, runs):
-    for _ in range(2):
-        fn()
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - started) * 1000)
-    times.sort()
-    return statistics.median(times), times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
 
 
 def _copy(cursor, table, columns, rows):
@@ -121,8 +108,8 @@ def main(argv=None):
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args(argv)
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
-    _recreate_database(url)
-    _setup_django(url)
+    recreate_database(url)
+    setup_django(url)
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
@@ -130,10 +117,7 @@ def main(argv=None):
         _run(args)
     finally:
         if not args.keep:
-            from django.db import connections
-
-            connections.close_all()
-            _recreate_database(url, drop_only=True)
+            drop_database(url)
 
 
 def _run(args):
@@ -164,7 +148,7 @@ def _run(args):
     def row(what, fn, runs=args.runs):
         with CaptureQueriesContext(connection) as ctx:
             result = fn()
-        median, p95 = _timed(fn, runs)
+        median, p95 = timed(fn, runs)
         queries = len(ctx.captured_queries) if ctx.captured_queries else "—"
         print(f"| {what} | {median:.1f} | {p95:.1f} | {queries} |")
         return result

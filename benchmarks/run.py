@@ -106,6 +106,15 @@ def _fmt_s(seconds: float) -> str:
     return f"{seconds:.1f} s"
 
 
+def _naive_cells(row: dict) -> str:
+    """The last two cells of a Bulk row: its naive baseline and the ratios to it."""
+    nv = row["naive"]
+    return (
+        f"{nv['calls']:,} calls, {_fmt_s(nv['wall'])} (sample of {nv['sample']}, extrapolated) | "
+        f"{nv['calls'] / row['calls']:,.0f}× fewer calls, {nv['wall'] / row['wall']:.0f}× faster |"
+    )
+
+
 def _table(results: dict, latency: int) -> list[str]:
     lines = [
         "| benchmark | N | API calls | lower bound | calls ÷ bound | wall time | peak RSS | naive baseline (1 REST call per record) | vs naive |",
@@ -124,21 +133,17 @@ def _table(results: dict, latency: int) -> list[str]:
     if "sync_bulk" in results and bulk_file.exists():
         data = json.loads(bulk_file.read_text())
         for r in data["rows"]:
-            nv = r["naive"]
             lines.append(
                 f"| re-sync via Bulk API 2.0 | {r['n']:,} | {r['calls']} | {r['lower_bound']} | "
                 f"{r['calls'] / r['lower_bound']:.2f}× | {r['wall']:.1f} s | {r['rss_peak_mb']:.0f} MB | "
-                f"{nv['calls']:,} calls, {_fmt_s(nv['wall'])} (sample of {nv['sample']}, extrapolated) | "
-                f"{nv['calls'] / r['calls']:,.0f}× fewer calls, {nv['wall'] / r['wall']:.0f}× faster |"
+                + _naive_cells(r)
             )
         b = data.get("backfill")
         if b:
-            nv = b["naive"]
             lines.append(
                 f"| first backfill via Bulk API 2.0 (matching {b['queries']} SOQL queries) | {b['n']:,} | {b['calls']} | "
                 f"{b['lower_bound']} | {b['calls'] / b['lower_bound']:.2f}× | {b['wall']:.1f} s | {b['rss_peak_mb']:.0f} MB | "
-                f"{nv['calls']:,} calls, {_fmt_s(nv['wall'])} (sample of {nv['sample']}, extrapolated) | "
-                f"{nv['calls'] / b['calls']:,.0f}× fewer calls, {nv['wall'] / b['wall']:.0f}× faster |"
+                + _naive_cells(b)
             )
     mp_file = RESULTS / "many_portals.json"
     if "many_portals" in results and mp_file.exists():

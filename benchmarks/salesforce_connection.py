@@ -25,21 +25,10 @@ import statistics
 import sys
 import time
 
-from benchmarks.contacts_pages import _recreate_database, _rows, _setup_django
+from benchmarks.common import drop_database, recreate_database, setup_django, timed
+from benchmarks.contacts_pages import _rows
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/tv_bench_sfconn"
-
-
-def _timeit(fn, runs):
-    for _ in range(3):
-        fn()
-    samples = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - t) * 1000)
-    samples.sort()
-    return statistics.median(samples), samples[int(len(samples) * 0.95) - 1]
 
 
 def main(argv=None):
@@ -48,15 +37,12 @@ def main(argv=None):
     ap.add_argument("--runs", type=int, default=200)
     args = ap.parse_args(argv)
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
-    _recreate_database(url)
+    recreate_database(url)
     try:
-        _setup_django(url)
+        setup_django(url)
         _run(args)
     finally:
-        from django.db import connections
-
-        connections.close_all()
-        _recreate_database(url, drop_only=True)
+        drop_database(url)
 
 
 def _run(args):
@@ -117,7 +103,7 @@ def _run(args):
         req.portal, req.membership = portal, portal.memberships.get(user=admin)
         with CaptureQueriesContext(connection) as q:
             shown = banners(req)["salesforce_banners"]
-        med, p95 = _timeit(lambda: banners(req), args.runs)
+        med, p95 = timed(lambda: banners(req), args.runs, warmups=3)
         invalid = next(b["count"] for b in shown if b["kind"] == "invalid_id")
         print("| measurement | median ms | p95 ms | notes |\n|---|---:|---:|---|")
         print(f"| banners context processor ({args.contacts:,} contacts, {invalid:,} invalid) | {med:.2f} | {p95:.2f} | {len(q.captured_queries)} queries, {len(shown)} banners |")
@@ -127,10 +113,10 @@ def _run(args):
             ("describe ThankView__c", lambda: sf.describe("ThankView__c")),
             ("limits", lambda: sf.limits()),
         ]:
-            med, p95 = _timeit(fn, min(args.runs, 100))
+            med, p95 = timed(fn, min(args.runs, 100), warmups=3)
             print(f"| client {label} over HTTPS | {med:.2f} | {p95:.2f} | 1 REST call |")
         recs = [{"Event_Name__c": f"Bench {i}", "Opened__c": True, "Views__c": i} for i in range(200)]
-        med, p95 = _timeit(lambda: sf.collection_create(recs), 20)
+        med, p95 = timed(lambda: sf.collection_create(recs), 20, warmups=3)
         print(f"| client collection_create 200 records | {med:.2f} | {p95:.2f} | 1 REST call |")
 
         def expired_call():
@@ -139,7 +125,7 @@ def _run(args):
             c.limits()
             assert c.api_calls == 2
 
-        med, p95 = _timeit(expired_call, 20)
+        med, p95 = timed(expired_call, 20, warmups=3)
         print(f"| call meeting an expired session (401, refresh grant, retry, store) | {med:.2f} | {p95:.2f} | 2 REST calls + 1 token call |")
 
         sim.fault("unavailable")
