@@ -211,45 +211,36 @@ def _connected_or_redirect(request):
     return connection
 
 
-@portal_view(admin_only=True)
-@require_http_methods(["GET", "POST"])
-def mapping_add(request):
+def _mapping_form(request, *, mapping, initial):
+    """The add and edit pages: check the form, save through ``mapping_save`` (which checks
+    the field against a fresh describe), show its refusal on the field, else go back."""
     connection = _connected_or_redirect(request)
     if connection is None:
         return _settings_redirect(request.portal)
-    initial = {"target_field": request.GET.get("field", "")[:80]}
     form = MappingForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            m = services.mapping_save(connection=connection, mapping=None, **form.cleaned_data)
+            saved = services.mapping_save(connection=connection, mapping=mapping, **form.cleaned_data)
         except services.MappingRefused as e:
             form.add_error("target_field", str(e))
         else:
-            messages.success(request, f"Mapping for {m.target_field} saved.")
+            messages.success(request, f"Mapping for {saved.target_field} saved.")
             return _settings_redirect(request.portal)
-    return render(request, "integrations/mapping_form.html", {"form": form, "mapping": None}, status=400 if form.errors else 200)
+    return render(request, "integrations/mapping_form.html", {"form": form, "mapping": mapping}, status=400 if form.errors else 200)
+
+
+@portal_view(admin_only=True)
+@require_http_methods(["GET", "POST"])
+def mapping_add(request):
+    return _mapping_form(request, mapping=None, initial={"target_field": request.GET.get("field", "")[:80]})
 
 
 @portal_view(admin_only=True)
 @require_http_methods(["GET", "POST"])
 def mapping_edit(request, pk):
     mapping = get_object_or_404(FieldMapping, pk=pk, portal=request.portal, enabled=True)
-    connection = _connected_or_redirect(request)
-    if connection is None:
-        return _settings_redirect(request.portal)
-    form = MappingForm(
-        request.POST or None,
-        initial={"target_field": mapping.target_field, "source": mapping.source, "constant_value": mapping.constant_value},
-    )
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.mapping_save(connection=connection, mapping=mapping, **form.cleaned_data)
-        except services.MappingRefused as e:
-            form.add_error("target_field", str(e))
-        else:
-            messages.success(request, f"Mapping for {mapping.target_field} saved.")
-            return _settings_redirect(request.portal)
-    return render(request, "integrations/mapping_form.html", {"form": form, "mapping": mapping}, status=400 if form.errors else 200)
+    initial = {"target_field": mapping.target_field, "source": mapping.source, "constant_value": mapping.constant_value}
+    return _mapping_form(request, mapping=mapping, initial=initial)
 
 
 @portal_view(admin_only=True)
