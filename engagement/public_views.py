@@ -8,6 +8,7 @@ Rules shared by every endpoint here:
   send without a page (RFC 8058), and the bounce webhook, which is HMAC-signed instead.
 """
 
+import functools
 import json
 
 from django.conf import settings
@@ -50,6 +51,23 @@ def _no_store(response):
     return response
 
 
+def _recipient_view(view):
+    """A landing-page endpoint that records an event: rate-limited per token (before the
+    lookup, so the answer is the same for any token), then the token resolved to its send
+    (an unknown one is a plain 404). The view is called with the send."""
+
+    @functools.wraps(view)
+    def wrapped(request, token):
+        if not ratelimit.allow("event", token):
+            return _too_many()
+        send = send_by_token(token)
+        if send is None:
+            return _not_found()
+        return view(request, send)
+
+    return wrapped
+
+
 def _landing_redirect(send, done):
     return HttpResponseRedirect(reverse("engagement_public:landing", args=[send.token]) + f"?done={done}")
 
@@ -70,13 +88,9 @@ def open_pixel(request, token):
 
 @require_http_methods(["GET", "HEAD"])
 @ensure_csrf_cookie
-def landing(request, token):
+@_recipient_view
+def landing(request, send):
     """The personal landing page → ``clicked`` (not on our own post-form redirects)."""
-    if not ratelimit.allow("event", token):
-        return _too_many()
-    send = send_by_token(token)
-    if send is None:
-        return _not_found()
     if request.method == "GET" and "done" not in request.GET:
         services.event_record(send=send, type=EventType.CLICKED)
     return _render_landing(request, send)
@@ -97,49 +111,35 @@ def _render_landing(request, send, *, text_form=None, video_form=None, status=20
 
 
 @require_http_methods(["GET"])
-def cta(request, token):
+@_recipient_view
+def cta(request, send):
     """The call-to-action button → ``cta_clicked``, then only the campaign's own CTA URL."""
-    if not ratelimit.allow("event", token):
-        return _too_many()
-    send = send_by_token(token)
-    if send is None or not send.campaign.cta_url:
+    if not send.campaign.cta_url:
         return _not_found()
     services.event_record(send=send, type=EventType.CTA_CLICKED)
     return HttpResponseRedirect(send.campaign.cta_url)
 
 
 @require_http_methods(["GET"])
-def download(request, token):
+@_recipient_view
+def download(request, send):
     """The Download link → ``downloaded``, then the campaign's video file."""
-    if not ratelimit.allow("event", token):
-        return _too_many()
-    send = send_by_token(token)
-    if send is None:
-        return _not_found()
     services.event_record(send=send, type=EventType.DOWNLOADED)
     return HttpResponseRedirect(send.campaign.video_url)
 
 
 @require_POST
-def share(request, token):
+@_recipient_view
+def share(request, send):
     """The Share button (no-JS path) → ``shared``; the page then shows the link to share."""
-    if not ratelimit.allow("event", token):
-        return _too_many()
-    send = send_by_token(token)
-    if send is None:
-        return _not_found()
     services.event_record(send=send, type=EventType.SHARED, data={"channel": "link"})
     return _landing_redirect(send, "shared")
 
 
 @require_POST
-def page_events(request, token):
+@_recipient_view
+def page_events(request, send):
     """Events reported by the landing page's script: ``{"type": "started_watching"}``."""
-    if not ratelimit.allow("event", token):
-        return _too_many()
-    send = send_by_token(token)
-    if send is None:
-        return _not_found()
     try:
         payload = json.loads(request.body or b"null")
     except (ValueError, UnicodeDecodeError):
@@ -157,12 +157,8 @@ def page_events(request, token):
 
 
 @require_POST
-def text_reply(request, token):
-    if not ratelimit.allow("event", token):
-        return _too_many()
-    send = send_by_token(token)
-    if send is None:
-        return _not_found()
+@_recipient_view
+def text_reply(request, send):
     form = TextReplyForm(request.POST)
     if not form.is_valid():
         return _render_landing(request, send, text_form=form, status=400)
@@ -171,13 +167,9 @@ def text_reply(request, token):
 
 
 @require_POST
-def video_reply(request, token):
+@_recipient_view
+def video_reply(request, send):
     """A video reply: a link, or an uploaded file stored with Django's storage API."""
-    if not ratelimit.allow("event", token):
-        return _too_many()
-    send = send_by_token(token)
-    if send is None:
-        return _not_found()
     form = VideoReplyForm(request.POST, request.FILES)
     if not form.is_valid():
         return _render_landing(request, send, video_form=form, status=400)
