@@ -1,10 +1,15 @@
 """Reads of contacts. Every function is scoped to one portal."""
 
+from django.db import models
+
 from .models import Contact, ContactImport
 
 
-def contact_list(*, portal, q=None, invalid_only=False):
-    """The portal's contacts ordered by name, optionally searched and/or only invalid Donor IDs.
+def contact_list(*, portal, q=None, invalid_only=False, unmatched_only=False):
+    """The portal's contacts ordered by name, optionally searched and/or filtered.
+
+    ``invalid_only`` keeps contacts whose Donor ID is invalid; ``unmatched_only`` those the
+    Salesforce sync found no Contact or Lead for (``unmatched_contact_ids``).
 
     ``q`` matches anywhere in the first and last name ("jane smith" works), the email or
     the Donor ID, case-insensitively. On PostgreSQL the substring search is served by the
@@ -14,6 +19,8 @@ def contact_list(*, portal, q=None, invalid_only=False):
     qs = Contact.objects.filter(portal=portal)
     if invalid_only:
         qs = qs.filter(donor_id_status=Contact.DonorIdStatus.INVALID)
+    if unmatched_only:
+        qs = qs.filter(pk__in=unmatched_contact_ids(portal=portal))
     q = (q or "").strip()
     if q:
         # search_text is stored case-folded, so a plain (index-friendly) LIKE is case-insensitive.
@@ -24,6 +31,22 @@ def contact_list(*, portal, q=None, invalid_only=False):
 def invalid_donor_id_count(*, portal):
     """How many of the portal's contacts have an invalid Donor ID (one index-only count)."""
     return Contact.objects.filter(portal=portal, donor_id_status=Contact.DonorIdStatus.INVALID).count()
+
+
+def unmatched_contact_ids(*, portal):
+    """A subquery of the ids of contacts with a send the sync could not match.
+
+    Only records of the org the portal is connected to now count: after reconnecting to
+    another org, the old org's "no match" says nothing about the new one. A contact drops
+    out as soon as a run matches it (the record's status changes).
+    """
+    from integrations.models import SalesforceConnection
+    from integrations.sync_models import SalesforceRecord
+
+    org_id = SalesforceConnection.objects.filter(portal=portal).values("org_id")[:1]
+    return SalesforceRecord.objects.filter(
+        portal=portal, org_id=models.Subquery(org_id), status=SalesforceRecord.Status.UNMATCHED
+    ).values("send__contact_id")
 
 
 def contact_get(*, portal, pk):

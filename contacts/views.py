@@ -17,9 +17,7 @@ from .forms import ContactForm, ImportForm
 from .models import Contact, ContactImport
 
 PER_PAGE = 50
-FILTERS = {"": "All contacts", "invalid": "Invalid Donor ID"}
-# To add "No Salesforce match" (DESIGN §4): add "unmatched" here and a branch in
-# _list_queryset() that filters on the sync engine's selector; see the contacts report.
+FILTERS = {"": "All contacts", "invalid": "Invalid Donor ID", "unmatched": "No Salesforce match"}
 
 
 def _list_params(request):
@@ -29,7 +27,9 @@ def _list_params(request):
 
 
 def _list_queryset(portal, q, current):
-    return selectors.contact_list(portal=portal, q=q, invalid_only=current == "invalid")
+    return selectors.contact_list(
+        portal=portal, q=q, invalid_only=current == "invalid", unmatched_only=current == "unmatched"
+    )
 
 
 def _page_number(request):
