@@ -16,11 +16,7 @@ def portal_create_or_update(*, slug, name, admin_email, admin_password=None):
     """
     portal, created = Portal.objects.update_or_create(slug=slug, defaults={"name": name})
     portal.full_clean()
-    User = get_user_model()
-    email = admin_email.strip().lower()
-    user = User.objects.filter(email__iexact=email).first()
-    if user is None:
-        user = User(username=email[:150], email=email)
+    user = _user_for_email(admin_email)
     if admin_password:
         user.set_password(admin_password)
     elif not user.pk:
@@ -29,6 +25,13 @@ def portal_create_or_update(*, slug, name, admin_email, admin_password=None):
     _ensure_allauth_email(user)
     Membership.objects.update_or_create(user=user, portal=portal, defaults={"role": Membership.Role.ADMIN})
     return portal, user, created
+
+
+def _user_for_email(email):
+    """The user with this email (in any case), or a new, unsaved one."""
+    User = get_user_model()
+    email = email.strip().lower()
+    return User.objects.filter(email__iexact=email).first() or User(username=email[:150], email=email)
 
 
 def _ensure_allauth_email(user):
@@ -43,11 +46,8 @@ def _ensure_allauth_email(user):
 @transaction.atomic
 def membership_add(*, portal, email, role, password=None):
     """Add a user (created when new) to a portal with a role. Idempotent."""
-    User = get_user_model()
-    email = email.strip().lower()
-    user = User.objects.filter(email__iexact=email).first()
-    if user is None:
-        user = User(username=email[:150], email=email)
+    user = _user_for_email(email)
+    if user.pk is None:
         if password:
             user.set_password(password)
         else:
