@@ -14,11 +14,11 @@ class CampaignAdmin(admin.ModelAdmin):
 
 @admin.register(Send)
 class SendAdmin(admin.ModelAdmin):
-    list_display = ["id", "campaign", "contact", "sent_at", "emailed_at"]
+    list_display = ["id", "campaign", "contact", "sent_at", "emailed_at", "email_failed_at"]
     list_filter = ["campaign__portal"]
     search_fields = ["contact__email", "campaign__name"]
     raw_id_fields = ["campaign", "contact"]
-    readonly_fields = ["token", "created_at", "emailed_at"]
+    readonly_fields = ["token", "created_at", "emailed_at", "email_failed_at", "email_error"]
 
 
 @admin.register(EngagementEvent)

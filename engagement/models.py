@@ -57,6 +57,12 @@ class Send(models.Model):
     token = models.CharField(max_length=64, unique=True, default=new_send_token, editable=False)
     # Set when the delivery task hands the email to the backend; a redelivered task skips it.
     emailed_at = models.DateTimeField(null=True, blank=True)
+    # Set when delivery gave up on the email (an error retrying cannot help, or the task's
+    # last retry failed too), with the backend's reason: it is never retried, and the send
+    # job's progress counts it as failed instead of waiting for it.
+    email_failed_at = models.DateTimeField(null=True, blank=True)
+    # db_default: rows written without it (the benchmarks' COPY) still get "".
+    email_error = models.CharField(max_length=255, blank=True, default="", db_default="")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

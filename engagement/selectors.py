@@ -159,17 +159,20 @@ def send_job_progress(*, job):
     """How far a send job got, read from its Sends in ONE query (index campaign, sent_at).
 
     ``emailed``: handed to the mail backend (``emailed_at`` set by the delivery task);
+    ``failed``: delivery gave up on the email (``email_failed_at``, see ``sends_deliver``);
     ``withheld``: not emailed because the contact unsubscribed or bounced after the Send
     was created (delivery skips them); ``pending``: the rest, still queued for delivery.
     """
     blocked = Q(contact__unsubscribed_at__isnull=False) | Q(contact__bounced_at__isnull=False)
+    failed = Q(email_failed_at__isnull=False)
     counts = Send.objects.filter(campaign_id=job.campaign_id, sent_at=job.sent_at).aggregate(
         sends=Count("id"),
         emailed=Count("id", filter=Q(emailed_at__isnull=False)),
-        withheld=Count("id", filter=Q(emailed_at__isnull=True) & blocked),
+        failed=Count("id", filter=failed),
+        withheld=Count("id", filter=Q(emailed_at__isnull=True) & ~failed & blocked),
     )
     counts["deliverable"] = counts["sends"] - counts["withheld"]
-    counts["pending"] = counts["deliverable"] - counts["emailed"]
+    counts["pending"] = counts["deliverable"] - counts["emailed"] - counts["failed"]
     counts["finished"] = job.status == SendJob.Status.FAILED or (
         job.status == SendJob.Status.CREATED and counts["pending"] == 0
     )
@@ -189,9 +192,12 @@ def _send_job_label(job, p):
         return f"Creating sends: {job.sends:,} of {job.eligible:,}. Emails delivered so far: {p['emailed']:,}."
     if p["sends"] == 0:
         return "No contacts to send to: nothing was sent."
+    failed = f" {p['failed']:,} could not be delivered." if p["failed"] else ""
     if p["pending"]:
-        return f"All {p['sends']:,} sends created. Delivering emails: {p['emailed']:,} of {p['deliverable']:,}…"
-    label = f"Done: {p['emailed']:,} of {p['deliverable']:,} emails delivered."
+        return (
+            f"All {p['sends']:,} sends created. Delivering emails: {p['emailed']:,} of {p['deliverable']:,}…{failed}"
+        )
+    label = f"Done: {p['emailed']:,} of {p['deliverable']:,} emails delivered.{failed}"
     if p["withheld"]:
         label += f" {p['withheld']:,} not emailed (unsubscribed or bounced before delivery)."
     return label

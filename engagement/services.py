@@ -13,6 +13,7 @@ import json
 import logging
 import re
 import secrets
+import smtplib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import islice
@@ -265,20 +266,33 @@ def _send_job_execute(*, job, jobs):
     jobs.update(status=SendJob.Status.CREATED, finished_at=timezone.now())
 
 
-def sends_deliver(*, send_ids):
+# Delivery errors a retry can help with: the mail server or the network is down or busy
+# (smtplib's errors, ConnectionError and TimeoutError are all OSErrors). Any other error
+# (a malformed address or header, a template that does not render) fails the same way again.
+DELIVERY_TRANSIENT = (smtplib.SMTPException, ConnectionError, TimeoutError, OSError)
+
+
+def sends_deliver(*, send_ids, final_attempt=False):
     """Email each send not yet emailed; returns how many were emailed.
 
-    Safe to run twice: a send is claimed (``emailed_at`` set) with a conditional UPDATE
-    before its email is handed to the backend, so a redelivered task skips it. If the
-    backend fails, the claim is released and the error propagates so the task retries.
-    Contacts who unsubscribed or bounced since the Send was created are not emailed.
+    1. Sends already emailed, or whose delivery failed for good, are skipped, and so are
+       contacts who unsubscribed or bounced since the Send was created.
+    2. Each send is claimed (``emailed_at`` set) with a conditional UPDATE before its email
+       is handed to the backend, so a redelivered task skips it.
+    3. If the backend fails, the claim is released and the other sends are still tried.
+       An error no retry can help with is recorded on the send at once
+       (``email_failed_at`` and ``email_error``). A transient one (``DELIVERY_TRANSIENT``)
+       is raised after the other sends, so the task retries; on the task's last attempt
+       (``final_attempt``) it is recorded instead, so no send waits for a retry that never
+       comes and the job's progress can finish.
     """
     sends = (
-        Send.objects.filter(pk__in=send_ids, emailed_at__isnull=True)
+        Send.objects.filter(pk__in=send_ids, emailed_at__isnull=True, email_failed_at__isnull=True)
         .select_related("campaign", "campaign__portal", "contact")
         .order_by("pk")
     )
     delivered = 0
+    retry_error = None
     mail_connection = get_connection()
     for send in sends:
         if not send.contact.can_receive:
@@ -288,11 +302,28 @@ def sends_deliver(*, send_ids):
             continue
         try:
             send_email_build(send=send, connection=mail_connection).send()
-        except Exception:
-            Send.objects.filter(pk=send.pk).update(emailed_at=None)
-            raise
-        delivered += 1
+        except DELIVERY_TRANSIENT as e:
+            if final_attempt:
+                _send_delivery_failed(send=send, error=e)
+            else:
+                Send.objects.filter(pk=send.pk).update(emailed_at=None)
+                retry_error = e
+        except Exception as e:
+            logger.exception("email of send %s cannot be delivered", send.pk)
+            _send_delivery_failed(send=send, error=e)
+        else:
+            delivered += 1
+    if retry_error is not None:
+        raise retry_error
     return delivered
+
+
+def _send_delivery_failed(*, send, error):
+    """Release the claim and record that the email of ``send`` will not be delivered."""
+    reason = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+    Send.objects.filter(pk=send.pk).update(
+        emailed_at=None, email_failed_at=timezone.now(), email_error=storable(reason)[:255]
+    )
 
 
 def send_email_build(*, send, connection=None):

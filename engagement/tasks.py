@@ -1,7 +1,5 @@
 """Celery tasks: thin wrappers that load ids and call services."""
 
-import smtplib
-
 from celery import shared_task
 
 from . import services
@@ -9,14 +7,16 @@ from . import services
 
 @shared_task(
     bind=True,
-    autoretry_for=(smtplib.SMTPException, ConnectionError, TimeoutError, OSError),
+    autoretry_for=services.DELIVERY_TRANSIENT,
     retry_backoff=30,
     retry_backoff_max=600,
     max_retries=5,
 )
 def deliver_sends(self, send_ids):
-    """Email the given sends. Safe to redeliver: sends already emailed are skipped."""
-    return services.sends_deliver(send_ids=send_ids)
+    """Email the given sends. Safe to redeliver: sends already emailed are skipped. On the
+    last attempt a delivery that fails again is recorded as failed on its send, not raised."""
+    final_attempt = self.request.retries >= self.max_retries
+    return services.sends_deliver(send_ids=send_ids, final_attempt=final_attempt)
 
 
 @shared_task(acks_late=True)

@@ -141,6 +141,7 @@ def send_job_status(request, campaign_pk, pk):
                 "skipped_bounced": job.skipped_bounced,
                 "not_found": job.not_found,
                 "emailed": p["emailed"],
+                "failed": p["failed"],
                 "withheld": p["withheld"],
                 "deliverable": p["deliverable"],
                 "pending": p["pending"],

@@ -75,6 +75,15 @@ def client_b(member_b):
 
 
 @pytest.fixture
+def eager_retries(monkeypatch):
+    """Eager tasks retry in place, as a worker would, until they give up (the suite's default,
+    CELERY_TASK_EAGER_PROPAGATES, raises celery's Retry out of ``delay`` instead)."""
+    from thankview.celery import app
+
+    monkeypatch.setitem(app.conf, "task_eager_propagates", False)
+
+
+@pytest.fixture
 def password():
     return PASSWORD
 

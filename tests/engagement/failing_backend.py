@@ -1,3 +1,6 @@
+import smtplib
+
+from django.core.mail.backends import locmem
 from django.core.mail.backends.base import BaseEmailBackend
 
 
@@ -6,3 +9,23 @@ class FailingBackend(BaseEmailBackend):
 
     def send_messages(self, email_messages):
         raise OSError("connection refused")
+
+
+class RefusingBackend(locmem.EmailBackend):
+    """A mail server that delivers most emails (to the locmem outbox, as in the other tests)
+    but refuses some recipients for good:
+
+    - ``refused…@`` addresses: an SMTP 550 "user unknown" (an ``SMTPException``, which the
+      delivery task retries, as it cannot tell it from a temporary refusal);
+    - ``broken…@`` addresses: a ``ValueError``, as a malformed header would raise, which no
+      retry can help.
+    """
+
+    def send_messages(self, email_messages):
+        for message in email_messages:
+            to = message.to[0]
+            if to.startswith("refused"):
+                raise smtplib.SMTPRecipientsRefused({to: (550, b"5.1.1 User unknown")})
+            if to.startswith("broken"):
+                raise ValueError(f"Header values can't contain newlines (got {to!r})")
+        return super().send_messages(email_messages)

@@ -1,6 +1,8 @@
 """Sending: Sends created, unsubscribed/bounced skipped and counted, emails delivered by the
 Celery task (never in the request) with pixel, links and RFC 8058 headers, exactly once."""
 
+import smtplib
+
 import pytest
 from django.utils import timezone
 
@@ -69,6 +71,60 @@ def test_failed_delivery_releases_the_claim_so_the_retry_sends_it(campaign, port
     assert send.emailed_at is None
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     assert services.sends_deliver(send_ids=[send.pk]) == 1
+
+
+REFUSING_BACKEND = "tests.engagement.failing_backend.RefusingBackend"
+
+
+def _sends_in_order(campaign, *contacts):
+    # One campaign_send each, so the Sends' ids (the delivery order) follow ``contacts``.
+    return [services.campaign_send(campaign=campaign, contacts_qs_or_ids=[c.pk]).sends[0] for c in contacts]
+
+
+def test_a_refused_email_is_left_for_the_retry_without_holding_back_the_others(
+    campaign, portal_a, mailoutbox, settings
+):
+    refused, ok = _sends_in_order(
+        campaign, make_contact(portal_a, email="refused@example.org"), make_contact(portal_a, email="ok@example.org")
+    )
+    settings.EMAIL_BACKEND = REFUSING_BACKEND
+    with pytest.raises(smtplib.SMTPRecipientsRefused):  # so that the task retries
+        services.sends_deliver(send_ids=[refused.pk, ok.pk])
+    assert [m.to for m in mailoutbox] == [["ok@example.org"]]
+    refused.refresh_from_db()
+    assert (refused.emailed_at, refused.email_failed_at, refused.email_error) == (None, None, "")
+
+
+def test_an_email_refused_on_every_attempt_is_recorded_as_failed_and_never_retried(
+    campaign, portal_a, mailoutbox, settings, eager_retries
+):
+    refused, ok = _sends_in_order(
+        campaign, make_contact(portal_a, email="refused@example.org"), make_contact(portal_a, email="ok@example.org")
+    )
+    settings.EMAIL_BACKEND = REFUSING_BACKEND
+    result = deliver_sends.delay([refused.pk, ok.pk])  # the task and its 5 retries run here
+    assert result.successful() and result.result == 0  # the last attempt gave up without an error
+    refused.refresh_from_db()
+    ok.refresh_from_db()
+    assert refused.emailed_at is None and refused.email_failed_at is not None
+    assert refused.email_error.startswith("SMTPRecipientsRefused:") and "User unknown" in refused.email_error
+    assert ok.emailed_at is not None and ok.email_failed_at is None
+    assert [m.to for m in mailoutbox] == [["ok@example.org"]]  # once, although the task ran six times
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    assert services.sends_deliver(send_ids=[refused.pk]) == 0  # a redelivered task leaves it alone
+    assert len(mailoutbox) == 1
+
+
+def test_an_email_no_retry_can_help_is_recorded_as_failed_at_once(campaign, portal_a, mailoutbox, settings):
+    broken, ok = _sends_in_order(
+        campaign, make_contact(portal_a, email="broken@example.org"), make_contact(portal_a, email="ok@example.org")
+    )
+    settings.EMAIL_BACKEND = REFUSING_BACKEND
+    assert services.sends_deliver(send_ids=[broken.pk, ok.pk]) == 1  # nothing raised: no retry
+    broken.refresh_from_db()
+    assert broken.emailed_at is None and broken.email_failed_at is not None
+    assert broken.email_error.startswith("ValueError: Header values can't contain newlines")
+    assert [m.to for m in mailoutbox] == [["ok@example.org"]]
 
 
 def test_sending_again_at_the_same_time_reuses_the_sends_and_ignores_other_portals(campaign, portal_a, portal_b):

@@ -185,3 +185,33 @@ def test_campaign_page_links_to_a_send_in_progress(client_staff_a, portal_a, cam
     job = SendJob.objects.create(campaign=campaign, audience={"kind": "all"})
     html = client_staff_a.get(f"/alpha/campaigns/{campaign.pk}/").content.decode()
     assert "This campaign is being sent right now." in html and page_url(job) in html
+
+
+def test_emails_that_cannot_be_delivered_are_counted_as_failed_and_the_send_finishes(
+    client_staff_a, portal_a, campaign, mailoutbox, settings, eager_retries, django_capture_on_commit_callbacks
+):
+    for email in ("ok1@example.org", "refused@example.org", "ok2@example.org", "broken@example.org"):
+        make_contact(portal_a, email=email)
+    # The server refuses one address on every attempt (retried, then given up) and the other
+    # email raises an error no retry can help with.
+    settings.EMAIL_BACKEND = "tests.engagement.failing_backend.RefusingBackend"
+    with django_capture_on_commit_callbacks(execute=True):
+        job = services.send_job_start(campaign=campaign, audience={"kind": "all"})
+    assert sorted(m.to[0] for m in mailoutbox) == ["ok1@example.org", "ok2@example.org"]
+    data = client_staff_a.get(status_url(job)).json()
+    assert data["finished"] is True  # the poller stops
+    assert data["label"] == "Done: 2 of 4 emails delivered. 2 could not be delivered."
+    assert (data["fields"]["emailed"], data["fields"]["failed"], data["fields"]["pending"]) == (2, 2, 0)
+    page = client_staff_a.get(page_url(job)).content.decode()
+    assert 'data-progress-finished="true"' in page and "Refresh</a>" not in page
+    assert '<dt>Could not be delivered</dt><dd data-progress-field="failed">2</dd>' in page
+
+    campaign_page = client_staff_a.get(f"/alpha/campaigns/{campaign.pk}/").content.decode()
+    assert "being sent right now" not in campaign_page
+    assert campaign_page.count("Not delivered</span>") == 2 and "Queued</span>" not in campaign_page
+    refused = Send.objects.get(contact__email="refused@example.org")
+    send_page = client_staff_a.get(refused.get_absolute_url()).content.decode()
+    assert "Email not delivered" in send_page and "Email queued" not in send_page
+    assert "SMTPRecipientsRefused" in send_page and "User unknown" in send_page
+    ok = Send.objects.get(contact__email="ok1@example.org")
+    assert "Email not delivered" not in client_staff_a.get(ok.get_absolute_url()).content.decode()
