@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from django.db.models import Count, Q
 
 from .models import ApiKey, Campaign, EngagementEvent, EventType, Send, SendJob
-from .state import send_state
+from .state import IMPLIES_OPENED, send_state
 
 # What secrets.token_urlsafe produces; anything else cannot be a token (and never reaches SQL).
 TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -75,24 +75,13 @@ def campaign_totals(*, campaign):
     Computed in SQL so that a large campaign's page stays fast; follows the state rules
     (an open is implied by any later step; finished implies started).
     """
-    implied_open = [
-        EventType.OPENED,
-        EventType.CLICKED,
-        EventType.STARTED_WATCHING,
-        EventType.FINISHED_WATCHING,
-        EventType.CTA_CLICKED,
-        EventType.DOWNLOADED,
-        EventType.SHARED,
-        EventType.TEXT_REPLY,
-        EventType.VIDEO_REPLY,
-    ]
     events = EngagementEvent.objects.filter(send__campaign=campaign)
 
     def sends_with(*types):
         return Count("send_id", filter=Q(type__in=types), distinct=True)
 
     totals = events.aggregate(
-        opened=sends_with(*implied_open),
+        opened=sends_with(EventType.OPENED, *sorted(IMPLIES_OPENED)),
         clicked=sends_with(EventType.CLICKED),
         started_watching=sends_with(EventType.STARTED_WATCHING, EventType.FINISHED_WATCHING),
         finished_watching=sends_with(EventType.FINISHED_WATCHING),
