@@ -141,7 +141,7 @@ def _table(results: dict, latency: int) -> list[str]:
         b = data.get("backfill")
         if b:
             lines.append(
-                f"| first backfill via Bulk API 2.0 (matching {b['queries']} SOQL queries) | {b['n']:,} | {b['calls']} | "
+                f"| first backfill via Bulk API 2.0 (matching: {b['queries']} calls) | {b['n']:,} | {b['calls']} | "
                 f"{b['lower_bound']} | {b['calls'] / b['lower_bound']:.2f}× | {b['wall']:.1f} s | {b['rss_peak_mb']:.0f} MB | "
                 + _naive_cells(b)
             )

@@ -41,9 +41,13 @@ BULK_JOB_POLLS_ESTIMATE = 3
 BULK_ROWS_PER_JOB_ESTIMATE = 150_000
 # Every run starts with one describe and one /limits.
 RUN_FIXED_CALLS = 2
-# Matching: SOQL IN lists are cut so the URI stays < 16 KB (matching.MAX_ENCODED_SOQL):
-# about 300 emails per query; Contact by email, then Lead by email for the rest.
+# Matching (matching.py) asks in two rounds per batch: Contact by email, then Lead by email for
+# the rest. A round that fits one GET (IN lists cut so the URI stays < 16 KB: about 300
+# emails) is one call; a longer one goes through /composite: 2,000 emails per statement
+# (matching.MAX_COMPOSITE_VALUES), five statements per call.
 EMAILS_PER_QUERY = 300
+EMAILS_PER_COMPOSITE_QUERY = 2_000
+COMPOSITE_QUERIES_PER_CALL = 5
 MATCH_QUERIES_PER_BATCH = 2
 
 
@@ -165,8 +169,12 @@ def _matching_calls(to_match: int, batch: int) -> int:
     if not to_match:
         return 0
     batches = math.ceil(to_match / batch)
-    per_batch = MATCH_QUERIES_PER_BATCH * max(1, math.ceil(min(batch, to_match) / EMAILS_PER_QUERY))
-    return batches * per_batch
+    size = min(batch, to_match)
+    if size <= EMAILS_PER_QUERY:
+        per_round = 1
+    else:
+        per_round = math.ceil(math.ceil(size / EMAILS_PER_COMPOSITE_QUERY) / COMPOSITE_QUERIES_PER_CALL)
+    return batches * MATCH_QUERIES_PER_BATCH * per_round
 
 
 def collections_calls(sends: int, to_match: int = 0) -> int:
@@ -178,15 +186,15 @@ def collections_calls(sends: int, to_match: int = 0) -> int:
 
 def bulk_calls(sends: int, to_match: int = 0) -> int:
     """Calls of a run writing ``sends`` with Bulk API 2.0: known records in an update job,
-    new ones in an insert/upsert job; matching in batches of ``bulk.PREPARE_BATCH``."""
+    new ones in an insert/upsert job; matching ``bulk.MATCH_WINDOW`` sends at a time."""
     if not sends:
         return 0
-    from .bulk import PREPARE_BATCH
+    from .bulk import MATCH_WINDOW
 
     known = sends - to_match
     jobs = sum(math.ceil(n / BULK_ROWS_PER_JOB_ESTIMATE) for n in (known, to_match) if n)
     per_job = BULK_JOB_FIXED_CALLS + BULK_JOB_POLLS_ESTIMATE
-    return RUN_FIXED_CALLS + jobs * per_job + _matching_calls(to_match, PREPARE_BATCH)
+    return RUN_FIXED_CALLS + jobs * per_job + _matching_calls(to_match, MATCH_WINDOW)
 
 
 def estimate_calls(*, sends: int, to_match: int, threshold: int | None = None) -> Estimate:

@@ -30,10 +30,11 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote_plus, urlencode, urlsplit
 
 import requests
 from django.conf import settings
@@ -54,6 +55,13 @@ from .errors import (
 log = logging.getLogger(__name__)
 
 COLLECTION_LIMIT = 200  # sObject Collections accept at most 200 records per call (§2.7)
+# A /composite call takes up to 25 subrequests, at most 5 of them queries; it counts as one
+# API call, and its subrequest URLs travel in the JSON body, so the 16 KB URI limit of a GET
+# does not apply to them (§2.4, §2.8).
+COMPOSITE_QUERY_LIMIT = 5
+# A GET query whose URL-encoded SOQL is longer than this goes through /composite instead:
+# the rest of the 16,384-byte URI+header budget is the path and the headers (§2.4).
+MAX_GET_SOQL_BYTES = 12_000
 _LIMIT_INFO = re.compile(r"api-usage=(\d+)/(\d+)")
 
 
@@ -331,6 +339,50 @@ class SalesforceClient:
                 return
             next_url = page["nextRecordsUrl"]
             page = self._call(lambda sf, url=next_url: sf.query_more(url, identifier_is_url=True, timeout=self.timeout))
+
+    def query_many(self, soqls: list[str]) -> list[list[dict]]:
+        """Every record of each SOQL statement, one list per statement, in order.
+
+        One statement short enough for a GET URI is a plain query (``query_all``). Otherwise
+        the statements go as GET query subrequests of ``POST /composite`` calls, at most
+        ``COMPOSITE_QUERY_LIMIT`` per call (each call counts as one API call, §2.8); a result
+        over one batch continues with its ``nextRecordsUrl`` as a subrequest of a later call.
+        A failed subrequest raises exactly what the same query as a GET would raise.
+        """
+        if not soqls:
+            return []
+        if len(soqls) == 1 and len(quote_plus(soqls[0])) <= MAX_GET_SOQL_BYTES:
+            return [list(self.query_all(soqls[0]))]
+        version = settings.SALESFORCE_API_VERSION
+        rows: list[list[dict]] = [[] for _ in soqls]
+        todo = deque((i, f"/services/data/v{version}/query/?{urlencode({'q': soql})}") for i, soql in enumerate(soqls))
+        while todo:
+            batch = [todo.popleft() for _ in range(min(COMPOSITE_QUERY_LIMIT, len(todo)))]
+            body = {
+                "allOrNone": False,
+                "compositeRequest": [{"method": "GET", "url": url, "referenceId": f"q{n}"} for n, (_, url) in enumerate(batch)],
+            }
+            pages = self._call(lambda sf, body=body: self._composite_pages(sf, body))
+            for (i, _), page in zip(batch, pages):
+                rows[i].extend(page.get("records", []))
+                if not page.get("done", True) and page.get("nextRecordsUrl"):
+                    todo.append((i, page["nextRecordsUrl"]))
+        return rows
+
+    def _composite_pages(self, sf, body: dict) -> list[dict]:
+        """One ``/composite`` call of GET subrequests: their bodies, or the first failure classified."""
+        answer = sf.restful("composite", method="POST", json=body, timeout=self.timeout)
+        subs = answer.get("compositeResponse") if isinstance(answer, dict) else None
+        if not isinstance(subs, list) or len(subs) != len(body["compositeRequest"]):
+            raise SalesforceError("Composite answered an unexpected body.", code="BAD_RESPONSE")
+        for sub in subs:
+            status = int(sub.get("httpStatusCode") or 0)
+            if status >= 300 or not isinstance(sub.get("body"), dict):
+                err = classify_response_error(status, sub.get("body"))
+                if status == 401 and err.code == "INVALID_SESSION_ID":
+                    raise _InvalidSession(err)
+                raise err
+        return [sub["body"] for sub in subs]
 
     def query_count(self, soql: str) -> int:
         """``totalSize`` of a query (use ``SELECT COUNT() ...``)."""

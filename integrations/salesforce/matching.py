@@ -23,23 +23,35 @@ Custom contact object (support configures it on the connection): its lookup fiel
 and email field replace ``Contact__c`` / ``Contact`` / ``Contact.Email``. Its Donor IDs are
 any well-formed id looked up on that object; Leads still match through ``Lead__c``.
 
-IN lists are split so the query URI stays well under Salesforce's 16 KB URI+header limit
-(reference §2.4: 414 / 431 beyond it). The Donor ID query and the Contact email query of
-contacts without a Donor ID are independent, so they are sent at the same time (two HTTP
-connections): same number of calls, one round trip of latency less per batch.
+Queries go in two rounds (the second only for whoever the first left unmatched): (1) Donor
+IDs and the Contact emails of contacts without a usable Donor ID; (2) Contact emails of
+contacts whose Donor ID found nothing, and Lead emails of everyone still unmatched (a Lead
+row is used only when no Contact matched the email). The statements of a round are
+independent, so they are sent together (``query_specs``): a round that fits one GET (IN
+lists cut so the URI stays under Salesforce's 16 KB URI+header limit, reference §2.4) is
+one GET; a longer one goes through ``POST /composite`` (``client.query_many``), whose
+subrequest URLs are not subject to that limit: statements of up to ~90,000 characters and
+``MAX_COMPOSITE_VALUES`` values, five per call, one API call each (§2.8). A batch of 10,000
+emails is then one call instead of ~30.
 """
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from urllib.parse import quote_plus
 
 from contacts import salesforce_ids
 
+from .client import MAX_GET_SOQL_BYTES
+
 # Encoded SOQL per GET stays below this many bytes; the rest of the 16,384-byte budget is
 # the path and the headers (Authorization, etc.). Reference §2.4.
-MAX_ENCODED_SOQL = 12_000
+MAX_ENCODED_SOQL = MAX_GET_SOQL_BYTES
+# A statement inside /composite: SOQL may be 100,000 characters (§2.4); keep a margin.
+MAX_COMPOSITE_SOQL = 90_000
+# ... and at most this many IN values, so that its rows usually fit one result batch (2,000
+# rows, §2.4): a second page costs another subrequest, which is worth an IN list of its own.
+MAX_COMPOSITE_VALUES = 2_000
 
 
 @dataclass(frozen=True)
@@ -77,18 +89,22 @@ def soql_quote(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def in_chunks(values, template: str, *, budget: int = MAX_ENCODED_SOQL):
-    """Yield SOQL statements ``template.format(values=...)`` whose URL-encoded size fits ``budget``.
+def in_chunks(values, template: str, *, budget: int = MAX_ENCODED_SOQL, encoded: bool = True,
+              max_values: int | None = None):
+    """Yield SOQL statements ``template.format(values=...)`` whose size fits ``budget``.
 
-    ``template`` contains ``{values}`` where the comma-separated literals go.
+    ``template`` contains ``{values}`` where the comma-separated literals go. ``encoded``:
+    the budget is for the URL-encoded statement (a GET URI), else for the statement itself.
     """
-    base = len(quote_plus(template.format(values="")))
+    measure = (lambda text: len(quote_plus(text))) if encoded else len
+    base = measure(template.format(values=""))
+    sep = measure(", ")
     chunk: list[str] = []
     size = base
     for value in values:
         lit = soql_quote(value)
-        cost = len(quote_plus(lit)) + 3  # the ", " separator, encoded
-        if chunk and size + cost > budget:
+        cost = measure(lit) + sep
+        if chunk and (size + cost > budget or (max_values and len(chunk) >= max_values)):
             yield template.format(values=", ".join(chunk))
             chunk, size = [], base
         chunk.append(lit)
@@ -97,12 +113,26 @@ def in_chunks(values, template: str, *, budget: int = MAX_ENCODED_SOQL):
         yield template.format(values=", ".join(chunk))
 
 
+def query_specs(client, specs) -> list[list[dict]]:
+    """The rows of each independent ``(template, values)`` pair, all asked at once.
+
+    When every IN list fits a single GET, that GET is the only call. Otherwise the lists
+    are cut for ``/composite`` (long statements, five per call, ``client.query_many``),
+    which never takes more calls than the GETs it replaces.
+    """
+    specs = [(template, sorted({v for v in values if v})) for template, values in specs]
+    statements = [list(in_chunks(values, template)) for template, values in specs]
+    if sum(map(len, statements)) > 1:
+        statements = [
+            list(in_chunks(values, template, budget=MAX_COMPOSITE_SOQL, encoded=False, max_values=MAX_COMPOSITE_VALUES))
+            for template, values in specs
+        ]
+    answers = iter(client.query_many([soql for group in statements for soql in group]))
+    return [[row for _ in group for row in next(answers)] for group in statements]
+
+
 def query_in(client, template: str, values) -> list[dict]:
-    values = sorted({v for v in values if v})
-    rows: list[dict] = []
-    for soql in in_chunks(values, template):
-        rows.extend(client.query_all(soql))
-    return rows
+    return query_specs(client, [(template, values)])[0]
 
 
 def _newest(rows: list[dict]) -> tuple[dict, int]:
@@ -178,116 +208,68 @@ def match_contacts(client, items: list[MatchInput], *, config: MatchConfig = Mat
                 for key in keys:
                     result.setdefault(key, Match("email_contact", contact_id=best["Id"], note=note))
 
-    # 2. Donor IDs and the emails of contacts without a usable Donor ID do not depend on each
-    #    other: ask Salesforce both at once (two connections), which takes one round trip of
-    #    latency instead of two. The call count is the same.
+    contact_id_soql = f"SELECT Id FROM {config.contact_object} WHERE Id IN ({{values}})"
+    lead_id_soql = "SELECT Id, IsConverted, ConvertedContactId FROM Lead WHERE Id IN ({values})"
+    lead_email_soql = (
+        "SELECT Id, Email, IsConverted, ConvertedContactId, LastModifiedDate FROM Lead WHERE Email IN ({values})"
+    )
+
+    # 2. Round one: the Donor IDs, and the emails of contacts without a usable Donor ID
+    #    (independent of each other, so asked together).
     with_donor = {k for keys in (*by_contact_id.values(), *by_lead_id.values()) for k in keys}
     first_emails = by_email(with_donor)
-    email_rows = _in_parallel(
-        client, (lambda c: query_in(c, contact_email_soql, first_emails)) if first_emails and by_contact_id else None
+    contact_rows, lead_rows, email_rows = query_specs(
+        client, [(contact_id_soql, by_contact_id), (lead_id_soql, by_lead_id), (contact_email_soql, first_emails)]
     )
-    try:
-        if by_contact_id:
-            rows = query_in(client, f"SELECT Id FROM {config.contact_object} WHERE Id IN ({{values}})", by_contact_id)
-            for row in rows:
-                for key in by_contact_id.get(row["Id"], []):
-                    result[key] = Match("donor_id_contact", contact_id=row["Id"])
-        if by_lead_id:
-            for lead_id, row in leads_by_id(client, by_lead_id).items():
-                for key in by_lead_id.get(lead_id, []):
-                    result[key] = _lead_match(row, "donor_id_lead", config)
-    except BaseException:
-        if email_rows is not None:
-            email_rows.settle()
-        raise
-    if email_rows is not None:
-        apply_contact_emails(first_emails, email_rows.result())
+    for row in contact_rows:
+        for key in by_contact_id.get(row["Id"], []):
+            result[key] = Match("donor_id_contact", contact_id=row["Id"])
+    for row in lead_rows:
+        for key in by_lead_id.get(row["Id"], []):
+            result[key] = _lead_match(row, "donor_id_lead", config)
+    apply_contact_emails(first_emails, email_rows)
+    first_rows = email_rows
 
-    # 3. Contact by email for whoever is still unmatched (all of them when nothing ran above).
+    # 3. Round two, for whoever is still unmatched: Contact by email where round one did not
+    #    ask yet (a Donor ID that found nothing), and Lead by email. A Lead row only counts
+    #    for an email no Contact has, so both go in the same round.
     pending = by_email(result)
-    if email_rows is not None:
-        pending = {e: keys for e, keys in pending.items() if e not in first_emails}
-    if pending:
-        apply_contact_emails(pending, query_in(client, contact_email_soql, pending))
+    # A Donor ID that found nothing, with an email round one already asked about.
+    apply_contact_emails({e: keys for e, keys in pending.items() if e in first_emails}, first_rows)
+    pending = by_email(result)
+    if not pending:
+        return _answer(items, result, invalid)
+    contact_pending = {e: keys for e, keys in pending.items() if e not in first_emails}
+    email_rows, lead_rows = query_specs(client, [(contact_email_soql, contact_pending), (lead_email_soql, pending)])
+    apply_contact_emails(contact_pending, email_rows)
 
     # 4. Lead by email for whoever is still unmatched.
     pending = by_email(result)
-    if pending:
-        rows = query_in(
-            client,
-            "SELECT Id, Email, IsConverted, ConvertedContactId, LastModifiedDate FROM Lead WHERE Email IN ({values})",
-            pending,
-        )
-        grouped = {}
-        for row in rows:
-            grouped.setdefault((row.get("Email") or "").strip().lower(), []).append(row)
-        for email, keys in pending.items():
-            if email in grouped:
-                best, n = _newest(grouped[email])
-                match = _lead_match(best, "email_lead", config)
-                if n > 1:
-                    match = Match(
-                        match.method, match.contact_id, match.lead_id,
-                        note=f"{n} Leads share this email; the most recently modified was used.",
-                    )
-                for key in keys:
-                    result[key] = match
+    grouped = {}
+    for row in lead_rows:
+        grouped.setdefault((row.get("Email") or "").strip().lower(), []).append(row)
+    for email, keys in pending.items():
+        if email in grouped:
+            best, n = _newest(grouped[email])
+            match = _lead_match(best, "email_lead", config)
+            if n > 1:
+                match = Match(
+                    match.method, match.contact_id, match.lead_id,
+                    note=f"{n} Leads share this email; the most recently modified was used.",
+                )
+            for key in keys:
+                result[key] = match
+    return _answer(items, result, invalid)
 
-    # 5. Everyone gets an answer; invalid Donor IDs are flagged whatever email found.
+
+def _answer(items: list[MatchInput], result: dict, invalid: set) -> dict:
+    """5. Everyone gets an answer; invalid Donor IDs are flagged whatever email found."""
     for item in items:
         m = result.get(item.key, Match())
         if item.key in invalid:
             m = Match(m.method, m.contact_id, m.lead_id, m.note, donor_id_invalid=True)
         result[item.key] = m
     return result
-
-
-def _in_parallel(client, fn):
-    """Start ``fn(peer_client)`` on another thread; returns a future (None when ``fn`` is None).
-
-    The peer is a second ``SalesforceClient`` of the same connection (its own HTTP
-    connection, so the two requests really overlap), kept on ``client`` for the run. It never
-    touches the database itself (usage is persisted by the main client) and its calls are
-    added to ``client.api_calls`` when the result is read, so the run's count stays exact.
-    """
-    if fn is None:
-        return None
-    peer = getattr(client, "_matching_peer", None)
-    if peer is None:
-        peer = type(client)(client.connection)
-        peer.usage_persist_interval = float("inf")
-        client._matching_peer = peer
-    before = peer.api_calls
-
-    def work():
-        from django.db import connection
-
-        try:
-            return fn(peer)
-        finally:
-            connection.close()  # only if a token refresh opened one on this thread
-
-    pool = ThreadPoolExecutor(max_workers=1)
-    future = pool.submit(work)
-    pool.shutdown(wait=False)
-
-    class _Future:
-        def result(self):
-            try:
-                return future.result()
-            finally:
-                client.api_calls += peer.api_calls - before
-                if peer.api_usage and (client.api_usage is None or peer.api_usage[0] > client.api_usage[0]):
-                    client.api_usage = peer.api_usage
-
-        def settle(self):
-            """Wait without raising (the main thread is already failing)."""
-            try:
-                self.result()
-            except Exception:
-                pass
-
-    return _Future()
 
 
 def _lead_match(row: dict, method: str, config: MatchConfig) -> Match:

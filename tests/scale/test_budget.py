@@ -83,6 +83,9 @@ def test_estimate_collections_and_bulk_follow_the_threshold(settings):
     assert fresh.path == "collections" and fresh.calls == 2 + 2 + 2 * 2  # two writes, two matching queries per batch
     big = budget.estimate_calls(sends=100_000, to_match=0)
     assert big.path == "bulk" and big.calls <= 30 and big.collections_calls == 2 + 500
+    # A first backfill: 10 prepare batches of 10,000, each matched in two /composite calls at most.
+    backfill = budget.estimate_calls(sends=100_000, to_match=100_000)
+    assert backfill.path == "bulk" and backfill.calls == 2 + 7 + 10 * 2
     assert budget.estimate_calls(sends=2000, to_match=0).path == "collections"
     assert budget.estimate_calls(sends=2001, to_match=0).path == "bulk"
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from engagement.models import Campaign
 from integrations.models import BulkJob
-from integrations.salesforce import sync
+from integrations.salesforce import bulk, sync
 from integrations.sync_models import SalesforceRecord
 
 from .conftest import add_event, run_sync
@@ -85,7 +85,8 @@ def _record_states(sends, org_id):
 
 @pytest.mark.parametrize("external_id", [False, True], ids=["insert", "upsert_by_Send_Id__c"])
 def test_bulk_and_collections_write_the_same_records(
-    sync_conn, sim, sim_sandbox, sandbox_settings, client_admin_a, sf_connect, make_send, portal_a, settings, external_id
+    sync_conn, sim, sim_sandbox, sandbox_settings, client_admin_a, sf_connect, make_send, portal_a, settings, external_id,
+    monkeypatch,
 ):
     for ctl in (sim, sim_sandbox):
         _seed_people(ctl)
@@ -107,6 +108,10 @@ def test_bulk_and_collections_write_the_same_records(
     assert conn.org_id != org_a
     settings.SALESFORCE_BULK_THRESHOLD = 3
     settings.SALESFORCE_BULK_POLL_INITIAL_SECONDS = 0.05
+    # Small match windows and prepare batches, so windows are matched ahead (matches_ahead)
+    # and prepared in several batches, a window's last batch shorter than the others.
+    monkeypatch.setattr(bulk, "MATCH_WINDOW", 7)
+    monkeypatch.setattr(bulk, "PREPARE_BATCH", 3)
     sim_sandbox.reset_stats()
     run_b = run_sync(portal_a)
     stats_b = sim_sandbox.stats()["by_kind"]

@@ -336,3 +336,38 @@ def test_custom_contact_object_with_its_own_prefix(ctl, sf):
     assert result["success"] is True
     rel = next(f for f in sf.ThankView__c.describe()["fields"] if f["name"] == "Constituent__c")
     assert rel["referenceTo"] == ["Constituent__c"] and rel["relationshipName"] == "Constituent__r"
+
+
+def test_composite_query_subrequests_skip_the_uri_limit_page_and_keep_the_soql_limits(ctl, sf):
+    """§2.4/§2.8: a query too long for a GET URI runs as a /composite subrequest (the URL is
+    in the body); its nextRecordsUrl is fetched as a later subrequest; the SOQL statement
+    limit (100,000 characters) still applies per subrequest; at most 5 query subrequests."""
+    from urllib.parse import urlencode
+
+    ctl.config(query_batch_size=500)
+    emails = [f"p{i}@example.org" for i in range(1100)]
+    ctl.seed("Contact", [{"LastName": f"L{i}", "Email": e} for i, e in enumerate(emails)])
+    long_query = "SELECT Id, Email FROM Contact WHERE Email IN (" + ",".join(f"'{e}'" for e in emails) + ")"
+    too_long = "SELECT Id FROM Contact WHERE Email IN (" + ",".join(f"'q{i}@example.org'" for i in range(6000)) + ")"
+    assert len(urlencode({"q": long_query})) > 16_384 and len(too_long) > 100_000
+
+    def composite(*urls):
+        body = {"allOrNone": False, "compositeRequest": [
+            {"method": "GET", "url": url, "referenceId": f"r{n}"} for n, url in enumerate(urls)]}
+        return sf.restful("composite", method="POST", json=body)["compositeResponse"]
+
+    first, over = composite(f"/services/data/v59.0/query/?{urlencode({'q': long_query})}",
+                            f"/services/data/v59.0/query/?{urlencode({'q': too_long})}")
+    assert first["httpStatusCode"] == 200 and first["body"]["totalSize"] == 1100 and len(first["body"]["records"]) == 500
+    assert over["httpStatusCode"] == 400 and over["body"][0]["errorCode"] == "MALFORMED_QUERY"
+    seen = [r["Email"] for r in first["body"]["records"]]
+    page = first["body"]
+    while not page["done"]:
+        [sub] = composite(page["nextRecordsUrl"])
+        assert sub["httpStatusCode"] == 200
+        page = sub["body"]
+        seen += [r["Email"] for r in page["records"]]
+    assert sorted(seen) == sorted(emails)
+    with pytest.raises(SalesforceMalformedRequest) as exc:
+        composite(*[f"/services/data/v59.0/query/?{urlencode({'q': 'SELECT Id FROM Contact'})}"] * 6)
+    assert exc.value.content[0]["errorCode"] == "LIMIT_EXCEEDED"
