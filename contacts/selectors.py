@@ -55,10 +55,11 @@ def contact_get(*, portal, pk):
 
 
 def contacts_by_email(*, portal, emails):
-    """``{normalised email: Contact}`` for the given emails (any case), in chunks of 2,000."""
+    """``{normalised email: Contact}`` for the given emails (any case), in chunks of 2,000
+    (one query per chunk, never one per email), in the order the emails come."""
     from .models import normalize_email
 
-    norms = list({normalize_email(e) for e in emails})
+    norms = list(dict.fromkeys(normalize_email(e) for e in emails))
     found = {}
     for i in range(0, len(norms), 2000):
         for contact in Contact.objects.filter(portal=portal, email_normalized__in=norms[i : i + 2000]):

@@ -27,12 +27,12 @@ from django.utils import timezone
 
 from . import csv_io
 from .models import Contact, ContactImport, donor_id_fields, normalize_email, search_text_for
+from .selectors import contacts_by_email
 
 logger = logging.getLogger(__name__)
 
 # Fields a caller may set; everything else on Contact is derived or owned by another app.
 EDITABLE_FIELDS = ("email", "first_name", "last_name", "donor_id")
-_LOOKUP_CHUNK = 2000
 _WRITE_BATCH = 1000
 # A background import writes its "rows checked" count every this many rows: one small
 # UPDATE per 500 rows is noise next to validating them, and the bar still moves smoothly.
@@ -164,10 +164,7 @@ def _contacts_write(*, portal, accepted, result, progress=None):
 
     ``progress(written, to_write)`` is called before the first batch and after each one.
     """
-    existing = {}
-    for chunk in _batched(accepted, _LOOKUP_CHUNK):
-        for contact in Contact.objects.filter(portal=portal, email_normalized__in=chunk):
-            existing[contact.email_normalized] = contact
+    existing = contacts_by_email(portal=portal, emails=accepted)
 
     now = timezone.now()
     to_write = []

@@ -363,6 +363,7 @@ def recipients_upsert_and_send(*, campaign, recipients, sent_at=None):
     Returns ``(SendResult, import_result, contacts_by_email)``; rows the contacts service
     rejects are reported in ``import_result.errors`` and get no Send.
     """
+    from contacts.selectors import contacts_by_email
     from contacts.services import contact_upsert_many
 
     rows = [
@@ -377,10 +378,7 @@ def recipients_upsert_and_send(*, campaign, recipients, sent_at=None):
     ]
     with transaction.atomic():
         imported = contact_upsert_many(portal=campaign.portal, rows=rows)
-        contacts = {}
-        for chunk in _batched(imported.emails, 2000):
-            for contact in Contact.objects.filter(portal=campaign.portal, email_normalized__in=chunk):
-                contacts[contact.email_normalized] = contact
+        contacts = contacts_by_email(portal=campaign.portal, emails=imported.emails)
         result = campaign_send(campaign=campaign, contacts_qs_or_ids=[c.pk for c in contacts.values()], sent_at=sent_at)
     return result, imported, contacts
 
