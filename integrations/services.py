@@ -44,10 +44,6 @@ OAUTH_STATES_MAX = 5
 # --- selectors --------------------------------------------------------------------------
 
 
-def connection_for(portal) -> SalesforceConnection | None:
-    return SalesforceConnection.objects.filter(portal=portal).first()
-
-
 def connection_get_or_create(portal) -> SalesforceConnection:
     return SalesforceConnection.objects.get_or_create(portal=portal)[0]
 

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from thankview.models import Membership
 from thankview.tenancy import portal_view
 
-from . import services
+from . import services, sync_selectors
 from .forms import ConnectForm, MappingForm
 from .models import FieldMapping
 from .salesforce import oauth
@@ -33,7 +33,7 @@ def _settings_redirect(portal):
 @portal_view
 def salesforce_settings(request):
     portal = request.portal
-    connection = services.connection_for(portal)
+    connection = sync_selectors.connection_for(portal)
     mappings = list(FieldMapping.objects.filter(portal=portal, enabled=True).order_by("id")) if connection else []
     if connection and connection.schema_cache and not mappings and not FieldMapping.objects.filter(portal=portal).exists():
         mappings = mappings_for(portal)
@@ -81,7 +81,7 @@ def salesforce_connect(request):
         else:
             request.session[LAST_PORTAL_KEY] = portal.slug
             return redirect(url)
-    return render(request, "integrations/salesforce_connect.html", {"form": form, "connection": services.connection_for(portal)}, status=400 if form.errors else 200)
+    return render(request, "integrations/salesforce_connect.html", {"form": form, "connection": sync_selectors.connection_for(portal)}, status=400 if form.errors else 200)
 
 
 def _callback_fallback(request, message):
@@ -166,7 +166,7 @@ def salesforce_callback(request):
 @require_http_methods(["GET", "POST"])
 def salesforce_disconnect(request):
     portal = request.portal
-    connection = services.connection_for(portal)
+    connection = sync_selectors.connection_for(portal)
     if connection is None or not connection.has_tokens:
         messages.info(request, "Salesforce is not connected.")
         return _settings_redirect(portal)
@@ -189,7 +189,7 @@ def salesforce_disconnect(request):
 def salesforce_check(request):
     """Re-run the setup checklist against Salesforce (not a sync: there is no sync-now)."""
     portal = request.portal
-    connection = services.connection_for(portal)
+    connection = sync_selectors.connection_for(portal)
     if connection is None or not connection.has_tokens:
         messages.error(request, "Connect Salesforce first.")
         return _settings_redirect(portal)
@@ -204,7 +204,7 @@ def salesforce_check(request):
 
 
 def _connected_or_redirect(request):
-    connection = services.connection_for(request.portal)
+    connection = sync_selectors.connection_for(request.portal)
     if connection is None or not connection.has_tokens:
         messages.error(request, "Connect Salesforce first: mappings are checked against your Salesforce fields.")
         return None
@@ -248,7 +248,7 @@ def mapping_edit(request, pk):
 def mapping_remove(request, pk):
     mapping = get_object_or_404(FieldMapping, pk=pk, portal=request.portal, enabled=True)
     if request.method == "POST":
-        connection = services.connection_for(request.portal) or services.connection_get_or_create(request.portal)
+        connection = sync_selectors.connection_for(request.portal) or services.connection_get_or_create(request.portal)
         services.mapping_remove(connection=connection, mapping=mapping)
         messages.success(request, f"ThankView no longer sends {mapping.target_field}.")
         return _settings_redirect(request.portal)
