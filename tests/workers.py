@@ -11,8 +11,19 @@ import os
 import subprocess
 import sys
 from contextlib import contextmanager
+from urllib.parse import urlsplit
 
 from django.conf import settings
+
+
+def redis_broker(db: int) -> str:
+    """A broker URL on the test Redis (``TEST_REDIS_URL``'s host), database ``db``.
+
+    Each worker test module uses its own database number so that modules run in parallel
+    never share a queue; the module's ``*_TEST_BROKER_URL`` variable overrides it whole.
+    """
+    base = urlsplit(os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15"))
+    return base._replace(path=f"/{db}").geturl()
 
 
 def db_url() -> str:

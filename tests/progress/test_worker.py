@@ -12,10 +12,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from contacts.models import Contact, ContactImport
 from contacts.tasks import import_contacts
+from tests.workers import redis_broker
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
-BROKER = os.environ.get("PROGRESS_TEST_BROKER_URL", "redis://127.0.0.1:6379/5")
+BROKER = os.environ.get("PROGRESS_TEST_BROKER_URL") or redis_broker(5)
 WAIT_SECONDS = 60
 
 

@@ -21,13 +21,13 @@ from engagement.models import Campaign, EngagementEvent, Send
 from integrations.sync_models import SyncRun
 from tests.contacts.factories import make_contact
 from tests.factories import PortalFactory
-from tests.workers import celery_processes
+from tests.workers import celery_processes, redis_broker
 
 from .conftest import connect_directly
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
-BROKER = os.environ.get("SCALE_TEST_BROKER_URL", "redis://127.0.0.1:6379/6")
+BROKER = os.environ.get("SCALE_TEST_BROKER_URL") or redis_broker(6)
 PORTALS = 4
 SENDS_PER_PORTAL = 30
 WAIT_SECONDS = 120

@@ -8,11 +8,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from tests.workers import celery_processes
+from tests.workers import celery_processes, redis_broker
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
-BROKER = os.environ.get("SYNC_TEST_BROKER_URL", "redis://127.0.0.1:6379/4")
+BROKER = os.environ.get("SYNC_TEST_BROKER_URL") or redis_broker(4)
 WAIT_SECONDS = 90
 
 
