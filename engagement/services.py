@@ -272,6 +272,15 @@ def _send_job_execute(*, job, jobs):
 DELIVERY_TRANSIENT = (smtplib.SMTPException, ConnectionError, TimeoutError, OSError)
 
 
+def _smtp_refused_for_good(error):
+    """True for an SMTP 5yz reply: RFC 5321 §4.2.1 makes it a permanent failure, so the
+    same message to the same address fails again (e.g. 550 user unknown); 4yz is a
+    temporary one worth retrying (e.g. 451 try again later)."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return bool(error.recipients) and all(code >= 500 for code, _ in error.recipients.values())
+    return isinstance(error, smtplib.SMTPResponseException) and error.smtp_code >= 500
+
+
 def sends_deliver(*, send_ids, final_attempt=False):
     """Email each send not yet emailed; returns how many were emailed.
 
@@ -280,8 +289,8 @@ def sends_deliver(*, send_ids, final_attempt=False):
     2. Each send is claimed (``emailed_at`` set) with a conditional UPDATE before its email
        is handed to the backend, so a redelivered task skips it.
     3. If the backend fails, the claim is released and the other sends are still tried.
-       An error no retry can help with is recorded on the send at once
-       (``email_failed_at`` and ``email_error``). A transient one (``DELIVERY_TRANSIENT``)
+       An error no retry can help with (an SMTP 5yz refusal, a message that cannot be
+       built) is recorded on the send at once (``email_failed_at`` and ``email_error``). A transient one (``DELIVERY_TRANSIENT``)
        is raised after the other sends, so the task retries; on the task's last attempt
        (``final_attempt``) it is recorded instead, so no send waits for a retry that never
        comes and the job's progress can finish.
@@ -303,7 +312,7 @@ def sends_deliver(*, send_ids, final_attempt=False):
         try:
             send_email_build(send=send, connection=mail_connection).send()
         except DELIVERY_TRANSIENT as e:
-            if final_attempt:
+            if final_attempt or _smtp_refused_for_good(e):
                 _send_delivery_failed(send=send, error=e)
             else:
                 Send.objects.filter(pk=send.pk).update(emailed_at=None)

@@ -81,25 +81,37 @@ def _sends_in_order(campaign, *contacts):
     return [services.campaign_send(campaign=campaign, contacts_qs_or_ids=[c.pk]).sends[0] for c in contacts]
 
 
-def test_a_refused_email_is_left_for_the_retry_without_holding_back_the_others(
+def test_a_temporarily_refused_email_is_left_for_the_retry_without_holding_back_the_others(
     campaign, portal_a, mailoutbox, settings
 ):
+    busy, ok = _sends_in_order(
+        campaign, make_contact(portal_a, email="busy@example.org"), make_contact(portal_a, email="ok@example.org")
+    )
+    settings.EMAIL_BACKEND = REFUSING_BACKEND
+    with pytest.raises(smtplib.SMTPRecipientsRefused):  # so that the task retries
+        services.sends_deliver(send_ids=[busy.pk, ok.pk])
+    assert [m.to for m in mailoutbox] == [["ok@example.org"]]
+    busy.refresh_from_db()
+    assert (busy.emailed_at, busy.email_failed_at, busy.email_error) == (None, None, "")
+
+
+def test_a_permanently_refused_email_is_recorded_at_once_not_retried(campaign, portal_a, mailoutbox, settings):
     refused, ok = _sends_in_order(
         campaign, make_contact(portal_a, email="refused@example.org"), make_contact(portal_a, email="ok@example.org")
     )
     settings.EMAIL_BACKEND = REFUSING_BACKEND
-    with pytest.raises(smtplib.SMTPRecipientsRefused):  # so that the task retries
-        services.sends_deliver(send_ids=[refused.pk, ok.pk])
-    assert [m.to for m in mailoutbox] == [["ok@example.org"]]
+    assert services.sends_deliver(send_ids=[refused.pk, ok.pk]) == 1  # nothing raised: no retry
     refused.refresh_from_db()
-    assert (refused.emailed_at, refused.email_failed_at, refused.email_error) == (None, None, "")
+    assert refused.emailed_at is None and refused.email_failed_at is not None
+    assert "550" in refused.email_error and "User unknown" in refused.email_error
+    assert [m.to for m in mailoutbox] == [["ok@example.org"]]
 
 
 def test_an_email_refused_on_every_attempt_is_recorded_as_failed_and_never_retried(
     campaign, portal_a, mailoutbox, settings, eager_retries
 ):
     refused, ok = _sends_in_order(
-        campaign, make_contact(portal_a, email="refused@example.org"), make_contact(portal_a, email="ok@example.org")
+        campaign, make_contact(portal_a, email="busy@example.org"), make_contact(portal_a, email="ok@example.org")
     )
     settings.EMAIL_BACKEND = REFUSING_BACKEND
     result = deliver_sends.delay([refused.pk, ok.pk])  # the task and its 5 retries run here
@@ -107,7 +119,7 @@ def test_an_email_refused_on_every_attempt_is_recorded_as_failed_and_never_retri
     refused.refresh_from_db()
     ok.refresh_from_db()
     assert refused.emailed_at is None and refused.email_failed_at is not None
-    assert refused.email_error.startswith("SMTPRecipientsRefused:") and "User unknown" in refused.email_error
+    assert refused.email_error.startswith("SMTPRecipientsRefused:") and "Try again later" in refused.email_error
     assert ok.emailed_at is not None and ok.email_failed_at is None
     assert [m.to for m in mailoutbox] == [["ok@example.org"]]  # once, although the task ran six times
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
