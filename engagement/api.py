@@ -179,6 +179,13 @@ class SendStateOut(Schema):
     last_activity_at: datetime | None
 
 
+class DeliveryOut(Schema):
+    status: str = Field(..., description="emailed, failed (will not be retried) or pending")
+    emailed_at: datetime | None
+    failed_at: datetime | None
+    error: str = Field("", description="Why the email could not be delivered, when it failed.")
+
+
 class SendOut(Schema):
     id: int
     campaign_id: int
@@ -188,6 +195,7 @@ class SendOut(Schema):
     donor_id: str
     sent_at: datetime
     landing_url: str
+    delivery: DeliveryOut
     state: SendStateOut
     salesforce: Any = Field(None, description="The send's Salesforce sync status: status, label, record_id, match, last_synced_cutoff, error.")
 
@@ -285,6 +293,12 @@ def get_send(request, send_id: int = Path(..., ge=1, le=MAX_ID)):
         "donor_id": send.contact.donor_id,
         "sent_at": send.sent_at,
         "landing_url": send.landing_url,
+        "delivery": {
+            "status": "emailed" if send.emailed_at else "failed" if send.email_failed_at else "pending",
+            "emailed_at": send.emailed_at,
+            "failed_at": send.email_failed_at,
+            "error": send.email_error,
+        },
         "state": state.as_dict(),
         "salesforce": salesforce_status_for(send),
     })

@@ -271,6 +271,15 @@ def test_get_send_returns_state_and_salesforce_hook(api_a, portal_a):
     assert body["state"]["text_reply_255"] == "y" * 255
     # The sync status slot (engagement.api.salesforce_status_for, filled by integrations).
     assert "salesforce" in body
+    assert body["delivery"] == {"status": "pending", "emailed_at": None, "failed_at": None, "error": ""}
+
+
+def test_get_send_reports_a_delivery_that_failed_for_good(api_a, portal_a):
+    send = make_send(portal_a)
+    Send.objects.filter(pk=send.pk).update(email_failed_at=timezone.now(), email_error="SMTPRecipientsRefused: 550")
+    delivery = api_a.get(f"/sends/{send.pk}").json()["delivery"]
+    assert delivery["status"] == "failed" and delivery["error"] == "SMTPRecipientsRefused: 550"
+    assert delivery["failed_at"] is not None and delivery["emailed_at"] is None
 
 
 def test_get_send_of_another_portal_is_404_like_a_missing_one(api_b, portal_a):
