@@ -70,11 +70,14 @@ def _prepare(sim, n: int):
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=10_000)
-    parser.add_argument("--latency-ms", type=int, default=50)
+    parser.add_argument("--latency-ms", type=int, default=50,
+                        help="simulated latency per call (≥ 1: wall time is judged against calls × latency)")
     parser.add_argument("--sizes", default="1000,5000", help="smaller sizes measured before --n (RSS flatness)")
     parser.add_argument("--naive-n", type=int, default=200)
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args(argv)
+    if args.latency_ms < 1:
+        parser.error("--latency-ms must be at least 1")
 
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
     env = {"SALESFORCE_SYNC_BUFFER_SECONDS": "1800"}
