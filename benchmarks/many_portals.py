@@ -123,7 +123,7 @@ def main(argv=None) -> int:
         )
         serial = sum((r.finished_at - r.started_at).total_seconds() for r in runs)
         by_kind = stats["by_kind"]
-        queries = by_kind.get("query", 0) + by_kind.get("query_more", 0)
+        queries = sum(by_kind.get(k, 0) for k in ("query", "query_more", "composite"))  # composite: matching
         lower = args.portals * (2 + math.ceil(args.sends / 200)) + queries
         calls = stats["api_calls"]
         nv = naive_rest_writes(sim, portals[0], args.naive_n)

@@ -190,10 +190,10 @@ def _write_readme(results: dict, latency: int, total_wall: float, argv: list[str
         "measured in this run; the naive baselines are measured on a sample in the same run and extrapolated "
         "linearly (one REST call per record, serial), as marked."),
         "",
-        ("Lower bounds: sObject Collections (`sync_collections`) = ⌈N/200⌉ writes + the matching queries the run "
-        "needed (counted at the simulator); many portals = the same plus describe + /limits per portal; Bulk API 2.0 "
+        ("Lower bounds: sObject Collections (`sync_collections`) = ⌈N/200⌉ writes + the matching calls the run "
+        "needed (GET queries and `/composite` calls, counted at the simulator); many portals = the same plus describe + /limits per portal; Bulk API 2.0 "
         "= describe + /limits + 5 per job (create, upload, "
-        "UploadComplete, one poll, successful results). Peak RSS is the syncing process's own high-water mark (VmHWM): "
+        "UploadComplete, one poll, successful results), + the matching calls for a first backfill. Peak RSS is the syncing process's own high-water mark (VmHWM): "
         "the child process that runs the sync, or each Celery worker."),
         "",
         *_table(results, latency),

@@ -94,7 +94,7 @@ def main(argv=None) -> int:
                 return 1
             by_kind = stats["by_kind"]
             writes = sum(v for k, v in by_kind.items() if k.startswith("collections_"))
-            queries = by_kind.get("query", 0) + by_kind.get("query_more", 0)
+            queries = sum(by_kind.get(k, 0) for k in ("query", "query_more", "composite"))  # composite: matching
             calls = stats["api_calls"]
             lower = math.ceil(n / 200) + queries
             row = {

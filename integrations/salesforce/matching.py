@@ -27,16 +27,17 @@ Queries go in two rounds (the second only for whoever the first left unmatched):
 IDs and the Contact emails of contacts without a usable Donor ID; (2) Contact emails of
 contacts whose Donor ID found nothing, and Lead emails of everyone still unmatched (a Lead
 row is used only when no Contact matched the email). The statements of a round are
-independent, so they are sent together (``query_specs``): a round that fits one GET (IN
-lists cut so the URI stays under Salesforce's 16 KB URI+header limit, reference §2.4) is
-one GET; a longer one goes through ``POST /composite`` (``client.query_many``), whose
-subrequest URLs are not subject to that limit: statements of up to ~90,000 characters and
-``MAX_COMPOSITE_VALUES`` values, five per call, one API call each (§2.8). A batch of 10,000
-emails is then one call instead of ~30.
+independent, so they are sent together (``query_specs``): when each fits one GET (IN lists
+cut so the URI stays under Salesforce's 16 KB URI+header limit, reference §2.4), one GET
+each, at the same time on two connections; when one needs more, they go through
+``POST /composite`` (``client.query_many``), whose subrequest URLs are not subject to that
+limit: statements of up to ~90,000 characters and ``MAX_COMPOSITE_VALUES`` values, five per
+call, one API call each (§2.8). A batch of 10,000 emails is then one call instead of ~30.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from urllib.parse import quote_plus
 
@@ -116,19 +117,36 @@ def in_chunks(values, template: str, *, budget: int = MAX_ENCODED_SOQL, encoded:
 def query_specs(client, specs) -> list[list[dict]]:
     """The rows of each independent ``(template, values)`` pair, all asked at once.
 
-    When every IN list fits a single GET, that GET is the only call. Otherwise the lists
-    are cut for ``/composite`` (long statements, five per call, ``client.query_many``),
-    which never takes more calls than the GETs it replaces.
+    When every IN list fits one GET (the 200-send Collections batches), one GET each, as
+    before. When one needs several (long IN lists), the lists are cut for ``/composite``
+    instead (long statements, five per call, ``client.query_many``), which takes fewer
+    calls than the GETs it replaces.
     """
     specs = [(template, sorted({v for v in values if v})) for template, values in specs]
     statements = [list(in_chunks(values, template)) for template, values in specs]
-    if sum(map(len, statements)) > 1:
+    if any(len(group) > 1 for group in statements):
         statements = [
             list(in_chunks(values, template, budget=MAX_COMPOSITE_SOQL, encoded=False, max_values=MAX_COMPOSITE_VALUES))
             for template, values in specs
         ]
-    answers = iter(client.query_many([soql for group in statements for soql in group]))
+        answers = iter(client.query_many([soql for group in statements for soql in group]))
+    else:
+        answers = iter(_get_each(client, [soql for group in statements for soql in group]))
     return [[row for _ in group for row in next(answers)] for group in statements]
+
+
+def _get_each(client, soqls: list[str]) -> list[list[dict]]:
+    """One GET per statement (each lookup kind fits one: a small batch). With several, the
+    last runs at the same time on a second connection: same calls, one round trip less."""
+    if len(soqls) < 2:
+        return [list(client.query_all(soql)) for soql in soqls]
+    last = _in_parallel(client, lambda c: list(c.query_all(soqls[-1])))
+    try:
+        first = [list(client.query_all(soql)) for soql in soqls[:-1]]
+    except BaseException:
+        last.settle()
+        raise
+    return [*first, last.result()]
 
 
 def query_in(client, template: str, values) -> list[dict]:
@@ -270,6 +288,55 @@ def _answer(items: list[MatchInput], result: dict, invalid: set) -> dict:
             m = Match(m.method, m.contact_id, m.lead_id, m.note, donor_id_invalid=True)
         result[item.key] = m
     return result
+
+
+def _in_parallel(client, fn):
+    """Start ``fn(peer_client)`` on another thread; returns a future (None when ``fn`` is None).
+
+    The peer is a second ``SalesforceClient`` of the same connection (its own HTTP
+    connection, so the two requests really overlap), kept on ``client`` for the run. It never
+    touches the database itself (usage is persisted by the main client) and its calls are
+    added to ``client.api_calls`` when the result is read, so the run's count stays exact.
+    """
+    if fn is None:
+        return None
+    peer = getattr(client, "_matching_peer", None)
+    if peer is None:
+        peer = type(client)(client.connection)
+        peer.usage_persist_interval = float("inf")
+        client._matching_peer = peer
+    before = peer.api_calls
+
+    def work():
+        from django.db import connection
+
+        try:
+            return fn(peer)
+        finally:
+            connection.close()  # only if a token refresh opened one on this thread
+
+    pool = ThreadPoolExecutor(max_workers=1)
+    future = pool.submit(work)
+    pool.shutdown(wait=False)
+
+    class _Future:
+        def result(self):
+            try:
+                return future.result()
+            finally:
+                client.api_calls += peer.api_calls - before
+                if peer.api_usage and (client.api_usage is None or peer.api_usage[0] > client.api_usage[0]):
+                    client.api_usage = peer.api_usage
+
+        def settle(self):
+            """Wait without raising (the main thread is already failing)."""
+            try:
+                self.result()
+            except Exception:
+                pass
+
+    return _Future()
+
 
 
 def _lead_match(row: dict, method: str, config: MatchConfig) -> Match:
