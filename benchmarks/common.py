@@ -215,7 +215,7 @@ def _child_sync(portal_id: int) -> None:
     django.setup()
     from django.urls import get_resolver
 
-    from integrations.ops_models import BulkJob
+    from integrations.models import BulkJob
     from integrations.salesforce.sync import sync_portal_run
     from thankview.models import Portal
 
@@ -261,10 +261,9 @@ def naive_rest_writes(sim, portal, k: int, *, update=False) -> dict:
     ``{"k", "wall", "calls"}`` (calls as the simulator counted them)."""
     from engagement.models import Send
     from engagement.selectors import send_states
-    from integrations.models import SalesforceConnection
+    from integrations.models import SalesforceConnection, SalesforceRecord
     from integrations.salesforce.client import SalesforceClient
     from integrations.salesforce.mapping import build_values, mappings_for
-    from integrations.sync_models import SalesforceRecord
 
     client = SalesforceClient(SalesforceConnection.objects.get(portal=portal))
     sends = list(Send.objects.filter(campaign__portal=portal).select_related("campaign", "contact").order_by("pk")[:k])

@@ -85,7 +85,7 @@ def main(argv=None) -> int:
         import redis
         from celery import Celery
 
-        from integrations.sync_models import SyncRun
+        from integrations.models import SyncRun
         from tests.workers import celery_processes
 
         total = args.portals * args.sends

@@ -53,8 +53,8 @@ def prepare(sim, n: int, *, backfill: bool = False):
     from django.utils import timezone
 
     from engagement.models import Campaign
+    from integrations.models import SalesforceRecord
     from integrations.salesforce import sync
-    from integrations.sync_models import SalesforceRecord
     from thankview.models import Portal
 
     sim.reset()

@@ -40,8 +40,7 @@ def unmatched_contact_ids(*, portal):
     another org, the old org's "no match" says nothing about the new one. A contact drops
     out as soon as a run matches it (the record's status changes).
     """
-    from integrations.models import SalesforceConnection
-    from integrations.sync_models import SalesforceRecord
+    from integrations.models import SalesforceConnection, SalesforceRecord
 
     org_id = SalesforceConnection.objects.filter(portal=portal).values("org_id")[:1]
     return SalesforceRecord.objects.filter(

@@ -12,8 +12,8 @@ from django.views.decorators.http import require_GET
 from thankview.tenancy import portal_view
 
 from . import sync_selectors
+from .models import SyncRun
 from .salesforce import charts, progress
-from .sync_models import SyncRun
 
 
 def health_context(*, portal, connection) -> dict:

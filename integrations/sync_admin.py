@@ -14,9 +14,8 @@ from django.template.response import TemplateResponse
 
 from engagement.models import Campaign
 
-from .models import SalesforceConnection
+from .models import SalesforceConnection, SalesforceRecord, SyncRun
 from .salesforce import sync
-from .sync_models import SalesforceRecord, SyncRun
 
 
 @admin.register(SyncRun)

@@ -6,8 +6,7 @@ from django.db.models import Count, Q
 
 from engagement.models import EngagementEvent
 
-from .models import SalesforceConnection
-from .sync_models import SalesforceRecord, SyncRun
+from .models import SalesforceConnection, SalesforceRecord, SyncRun
 
 REASON_NO_MATCH = "no_match"
 REASON_INVALID_DONOR_ID = "invalid_donor_id"

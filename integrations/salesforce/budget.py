@@ -75,7 +75,7 @@ class RunBudget:
         return min(self.reserve_left, self.cap_left)
 
     def stop(self) -> BudgetReached:
-        from ..sync_models import SyncRun
+        from ..models import SyncRun
 
         if self.cap_left <= self.reserve_left:
             return BudgetReached(
@@ -110,7 +110,7 @@ def limits_record(*, connection, limits: dict, now: datetime | None = None) -> N
 
 
 def portal_calls_last_24h(*, portal_id: int, now: datetime | None = None, exclude_run_id: int | None = None) -> int:
-    from ..sync_models import SyncRun
+    from ..models import SyncRun
 
     now = now or timezone.now()
     qs = SyncRun.objects.filter(portal_id=portal_id, started_at__gt=now - timedelta(hours=24))
@@ -243,7 +243,7 @@ def resync_estimate(*, connection, campaigns, live: bool = True) -> ResyncEstima
     """
     from engagement.models import Send
 
-    from ..sync_models import SalesforceRecord
+    from ..models import SalesforceRecord
     from .client import SalesforceClient
     from .errors import SalesforceError
 

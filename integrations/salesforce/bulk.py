@@ -49,8 +49,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from ..ops_models import BulkJob
-from ..sync_models import SalesforceRecord, SyncRun
+from ..models import BulkJob, SalesforceRecord, SyncRun
 from . import errors
 from .errors import SalesforceError
 from .schema import OBJECT

@@ -16,8 +16,7 @@ from datetime import datetime, timedelta
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from ..ops_models import ResyncRequest
-from ..sync_models import SalesforceRecord
+from ..models import ResyncRequest, SalesforceRecord
 
 SHOW_FOR = timedelta(days=7)  # finished requests stay on the page this long
 MAX_SHOWN = 10

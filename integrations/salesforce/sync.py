@@ -61,8 +61,7 @@ from django.utils import timezone
 from engagement.models import Campaign, EngagementEvent, Send
 from engagement.selectors import send_states
 
-from ..models import SalesforceConnection
-from ..sync_models import SalesforceRecord, SyncRun
+from ..models import SalesforceConnection, SalesforceRecord, SyncRun
 from . import budget, bulk, errors, matching
 from .client import COLLECTION_LIMIT, SalesforceClient
 from .errors import SalesforceError

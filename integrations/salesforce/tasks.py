@@ -67,7 +67,7 @@ def retry_countdown(retries: int) -> float:
 def sync_portal(self, portal_id: int, trigger: str = "beat") -> str:
     from thankview.models import Portal
 
-    from ..sync_models import SyncRun
+    from ..models import SyncRun
     from .sync import sync_portal_run
 
     portal = Portal.objects.filter(pk=portal_id).first()

@@ -8,9 +8,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from integrations.models import ResyncRequest, SalesforceConnection
+from integrations.models import ResyncRequest, SalesforceConnection, SalesforceRecord, SyncRun
 from integrations.salesforce import budget
-from integrations.sync_models import SalesforceRecord, SyncRun
 
 from .conftest import run_sync
 

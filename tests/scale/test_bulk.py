@@ -9,9 +9,8 @@ import pytest
 from django.utils import timezone
 
 from engagement.models import Campaign
-from integrations.models import BulkJob
+from integrations.models import BulkJob, SalesforceRecord
 from integrations.salesforce import bulk, sync
-from integrations.sync_models import SalesforceRecord
 
 from .conftest import add_event, run_sync
 

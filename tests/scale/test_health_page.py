@@ -9,8 +9,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from integrations.models import SyncRun
 from integrations.salesforce import sync
-from integrations.sync_models import SyncRun
 
 from .conftest import run_sync
 

@@ -18,7 +18,7 @@ import pytest
 from django.utils import timezone
 
 from engagement.models import Campaign, EngagementEvent, Send
-from integrations.sync_models import SyncRun
+from integrations.models import SyncRun
 from tests.contacts.factories import make_contact
 from tests.factories import PortalFactory
 from tests.workers import celery_processes, redis_broker

@@ -78,7 +78,7 @@ def run_sync(portal, now=None):
 
 
 def record_of(send, org_id=None):
-    from integrations.sync_models import SalesforceRecord
+    from integrations.models import SalesforceRecord
 
     qs = SalesforceRecord.objects.filter(send=send)
     if org_id:

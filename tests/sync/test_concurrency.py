@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_two_concurrent_runs_of_one_portal_one_runs(sync_conn, sim, make_send, portal_a):
-    from integrations.sync_models import SyncRun
+    from integrations.models import SyncRun
 
     sim.seed("Contact", [{"LastName": f"D{i}", "Email": f"d{i}@x.org"} for i in range(20)])
     for i in range(20):

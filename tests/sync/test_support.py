@@ -57,8 +57,8 @@ def test_sync_salesforce_command_prints_the_summary(sync_conn, sim, make_send):
 
 
 def test_fan_out_task_runs_enabled_portals(sync_conn, sim, make_send):
+    from integrations.models import SyncRun
     from integrations.salesforce.tasks import sync_all_portals
-    from integrations.sync_models import SyncRun
 
     sim.seed("Contact", [{"LastName": "Doe", "Email": "jane@x.org"}])
     send = make_send(email="jane@x.org")
@@ -132,7 +132,7 @@ def test_admin_actions_enable_and_resync(connected_portal_a, sim, make_send, cam
 
 
 def test_org_change_starts_clean_and_never_writes_old_ids(sync_conn, sim, make_send, client_admin_a, sf_connect):
-    from integrations.sync_models import SalesforceRecord
+    from integrations.models import SalesforceRecord
 
     sim.seed("Contact", [{"LastName": "Doe", "Email": "jane@x.org"}])
     send = make_send(email="jane@x.org", events=["opened"])

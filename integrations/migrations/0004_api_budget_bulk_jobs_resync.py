@@ -8,6 +8,9 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+    # This migration was first named 0004_scale_ops; ``replaces`` lets a database that applied
+    # it under that name carry on without running it again.
+    replaces = [("integrations", "0004_scale_ops")]
 
     dependencies = [
         ('engagement', '0002_send_job'),

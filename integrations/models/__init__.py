@@ -1,0 +1,10 @@
+"""The integration's data, one module per concept; Django finds every model here."""
+
+from .bulk_job import BulkJob
+from .connection import SalesforceConnection
+from .mapping import FieldMapping
+from .record import SalesforceRecord
+from .resync import ResyncRequest
+from .run import SyncRun
+
+__all__ = ["BulkJob", "FieldMapping", "ResyncRequest", "SalesforceConnection", "SalesforceRecord", "SyncRun"]
