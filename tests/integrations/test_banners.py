@@ -164,13 +164,33 @@ def test_banners_on_every_page_for_admins_settings_page_for_everyone(
     assert banner_kinds(client_staff_a.get(settings_url(connected_portal_a)).content.decode()) == ["permissions"]
 
 
-def test_banner_context_costs_two_queries(client_admin_a, connected_portal_a, sim, django_assert_max_num_queries):
+def test_banner_context_costs_two_queries(client_admin_a, connected_portal_a, sim, django_assert_num_queries):
     from django.test import RequestFactory
 
     from integrations.context_processors import banners
 
+    # Both kinds of banner at once: a stored connection problem and contacts with invalid IDs.
+    sim.fault("api_disabled")
+    check(client_admin_a, connected_portal_a)
+    contact_upsert_many(
+        portal=connected_portal_a,
+        rows=[
+            {"email": "a@x.org", "donor_id": "1004422"},
+            {"email": "b@x.org", "donor_id": "001D000000IRFmaIAH"},
+            {"email": "c@x.org", "donor_id": "003RO0000035WQgYAM"},
+        ],
+    )
     req = RequestFactory().get("/")
     req.portal = connected_portal_a
     req.membership = connected_portal_a.memberships.get(role="admin")
-    with django_assert_max_num_queries(2):
-        banners(req)
+    with django_assert_num_queries(2):
+        context = banners(req)
+
+    permissions, invalid = context["salesforce_banners"]
+    assert (permissions["kind"], permissions["code"]) == ("permissions", "API_DISABLED_FOR_ORG")
+    assert permissions["text"]["title"] == "Insufficient Permissions or API Access Disabled"
+    assert permissions["since"] == conn_of(connected_portal_a).error_since
+    assert (invalid["kind"], invalid["count"]) == ("invalid_id", 2)
+    assert invalid["contacts_url"] == "/alpha/contacts/?filter=invalid"
+    assert context["salesforce_banner_connection"].pk == conn_of(connected_portal_a).pk
+    assert context["salesforce_banner_is_admin"] is True

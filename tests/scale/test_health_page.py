@@ -12,7 +12,7 @@ from django.utils import timezone
 from integrations.models import SyncRun
 from integrations.salesforce import sync
 
-from .conftest import run_sync
+from .conftest import record_of, run_sync
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +30,7 @@ def _status(client, portal):
 def test_resync_progress_moves_from_requested_to_done(sync_conn, sim, make_send, campaign_a, portal_a, client_admin_a):
     sim.seed("Contact", [{"LastName": f"D{i}", "Email": f"d{i}@x.org"} for i in range(4)])
     sends = [make_send(email=f"d{i}@x.org", events=["opened"]) for i in range(4)]
-    make_send(email="nobody@x.org")  # no match: done, but not synced
+    nobody = make_send(email="nobody@x.org")  # no match: done, but not synced
     run_sync(portal_a)
     assert "resync-progress" not in _health(client_admin_a, portal_a)  # nothing requested
 
@@ -51,7 +51,9 @@ def test_resync_progress_moves_from_requested_to_done(sync_conn, sim, make_send,
     assert data["fields"][f"resync-{p['id']}-synced"] == 4
     html = _health(client_admin_a, portal_a)
     assert "js/progress.js" not in html  # nothing left to poll
-    assert len(sends) == 4
+    # The page's 4 synced and 1 not synced are these sends, as stored.
+    assert [record_of(s).status for s in sends] == ["synced"] * 4
+    assert record_of(nobody).status == "unmatched"
 
 
 def test_resync_progress_is_portal_scoped(sync_conn, make_send, campaign_a, portal_a, portal_b, client_b, client_admin_a):
