@@ -11,7 +11,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 
 from thankview.tenancy import portal_view
 
-from . import extensions, selectors, services
+from . import extensions, jobs, selectors, services
 from .csv_io import iter_export_lines
 from .forms import ContactForm, ImportForm
 from .models import Contact, ContactImport
@@ -154,7 +154,7 @@ def contact_import(request):
     form = ImportForm(request.POST, request.FILES)
     if form.is_valid():
         try:
-            job = services.contact_import_start(
+            job = jobs.contact_import_start(
                 portal=request.portal, created_by=request.user, upload=form.cleaned_data["file"]
             )
         except services.ImportRefused as e:
