@@ -19,7 +19,7 @@ from pydantic import field_validator
 
 from contacts.models import normalize_email
 
-from . import extensions, services
+from . import extensions, jobs, services
 from .models import Campaign, EventType, Send
 from .selectors import send_states
 
@@ -223,7 +223,7 @@ def create_sends(request, payload: SendsIn, campaign_id: int = Path(..., ge=1, l
     if campaign is None:
         raise Http404
     recipients = [r.dict() for r in payload.recipients]
-    result, imported, contacts = services.recipients_upsert_and_send(
+    result, imported, contacts = jobs.recipients_upsert_and_send(
         campaign=campaign, recipients=recipients, sent_at=payload.sent_at
     )
     sends_by_contact = {s.contact_id: s for s in result.sends}

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from contacts.models import Contact
 from thankview.tenancy import portal_view
 
-from . import charts, extensions, selectors, services
+from . import charts, extensions, jobs, selectors, services
 from .forms import ApiKeyCreateForm, CampaignForm, CampaignSendForm
 from .models import ApiKey, Campaign, Send, SendJob
 from .state import send_state
@@ -87,7 +87,7 @@ def campaign_send(request, pk):
             audience = {"kind": "emails", "emails": form.cleaned_data["csv_emails"]}
         else:
             audience = {"kind": "all"}
-        job = services.send_job_start(campaign=campaign, audience=audience, created_by=request.user)
+        job = jobs.send_job_start(campaign=campaign, audience=audience, created_by=request.user)
         return redirect("engagement:send_job_detail", portal_slug=request.portal.slug, campaign_pk=campaign.pk, pk=job.pk)
     audience = Contact.objects.filter(portal=request.portal)
     return render(
