@@ -1,15 +1,14 @@
 """Reads of contacts. Every function is scoped to one portal."""
 
-from django.db import models
-
-from .models import Contact, ContactImport
+from .models import Contact, ContactImport, normalize_email
 
 
-def contact_list(*, portal, q=None, invalid_only=False, unmatched_only=False):
+def contact_list(*, portal, q=None, invalid_only=False, list_filter=None):
     """The portal's contacts ordered by name, optionally searched and/or filtered.
 
-    ``invalid_only`` keeps contacts whose Donor ID is invalid; ``unmatched_only`` those the
-    Salesforce sync found no Contact or Lead for (``unmatched_contact_ids``).
+    ``invalid_only`` keeps contacts whose Donor ID is invalid; ``list_filter`` is a
+    ``contacts.extensions.ContactListFilter`` a higher app registered (e.g. the Salesforce
+    sync's "No Salesforce match").
 
     ``q`` matches anywhere in the first and last name ("jane smith" works), the email or
     the Donor ID, case-insensitively. On PostgreSQL the substring search is served by the
@@ -19,8 +18,8 @@ def contact_list(*, portal, q=None, invalid_only=False, unmatched_only=False):
     qs = Contact.objects.filter(portal=portal)
     if invalid_only:
         qs = qs.filter(donor_id_status=Contact.DonorIdStatus.INVALID)
-    if unmatched_only:
-        qs = qs.filter(pk__in=unmatched_contact_ids(portal=portal))
+    if list_filter is not None:
+        qs = list_filter.apply(portal, qs)
     q = (q or "").strip()
     if q:
         # search_text is stored case-folded, so a plain (index-friendly) LIKE is case-insensitive.
@@ -33,21 +32,6 @@ def invalid_donor_id_count(*, portal):
     return Contact.objects.filter(portal=portal, donor_id_status=Contact.DonorIdStatus.INVALID).count()
 
 
-def unmatched_contact_ids(*, portal):
-    """A subquery of the ids of contacts with a send the sync could not match.
-
-    Only records of the org the portal is connected to now count: after reconnecting to
-    another org, the old org's "no match" says nothing about the new one. A contact drops
-    out as soon as a run matches it (the record's status changes).
-    """
-    from integrations.models import SalesforceConnection, SalesforceRecord
-
-    org_id = SalesforceConnection.objects.filter(portal=portal).values("org_id")[:1]
-    return SalesforceRecord.objects.filter(
-        portal=portal, org_id=models.Subquery(org_id), status=SalesforceRecord.Status.UNMATCHED
-    ).values("send__contact_id")
-
-
 def contact_get(*, portal, pk):
     """The portal's contact with this id, or Contact.DoesNotExist (another portal's id too)."""
     return Contact.objects.get(portal=portal, pk=pk)
@@ -56,8 +40,6 @@ def contact_get(*, portal, pk):
 def contacts_by_email(*, portal, emails):
     """``{normalised email: Contact}`` for the given emails (any case), in chunks of 2,000
     (one query per chunk, never one per email), in the order the emails come."""
-    from .models import normalize_email
-
     norms = list(dict.fromkeys(normalize_email(e) for e in emails))
     found = {}
     for i in range(0, len(norms), 2000):

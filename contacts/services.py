@@ -283,17 +283,15 @@ def too_big_message(size):
 # --- Background import (the page) --------------------------------------------------------
 
 
-def contact_import_start(*, portal, created_by, upload):
-    """Store an uploaded CSV and queue its import; returns the ``ContactImport``.
+def contact_import_create(*, portal, created_by, upload):
+    """Store an uploaded CSV as a queued ``ContactImport``; ``jobs.contact_import_start``
+    then hands its id to a worker.
 
     A file refused as a whole (too big, not UTF-8, no email column) raises ImportRefused
     here, in the request, so the form shows why and nothing is stored or queued. Everything
     else (parsing every row, validating, writing) happens in ``contact_import_run`` on a
-    worker, which gets the job's id after this transaction commits; the bytes travel through
-    Django storage (MEDIA_ROOT), never through the broker.
+    worker; the bytes travel through Django storage (MEDIA_ROOT), never through the broker.
     """
-    from .tasks import import_contacts
-
     if upload.size > settings.CONTACT_IMPORT_MAX_BYTES:
         raise ImportRefused(too_big_message(upload.size))
     data = upload.read()
@@ -306,7 +304,6 @@ def contact_import_start(*, portal, created_by, upload):
     job = ContactImport(portal=portal, created_by=created_by, filename=(upload.name or "contacts.csv")[:255], size=len(data))
     job.file.save("upload.csv", ContentFile(data), save=False)
     job.save()
-    transaction.on_commit(lambda: import_contacts.delay(job.pk))
     return job
 
 

@@ -11,24 +11,32 @@ from django.utils.http import url_has_allowed_host_and_scheme
 
 from thankview.tenancy import portal_view
 
-from . import selectors, services
+from . import extensions, jobs, selectors, services
 from .csv_io import iter_export_lines
 from .forms import ContactForm, ImportForm
 from .models import Contact, ContactImport
 
 PER_PAGE = 50
-FILTERS = {"": "All contacts", "invalid": "Invalid Donor ID", "unmatched": "No Salesforce match"}
+# The contacts app's own filters; higher apps add theirs through contacts.extensions.
+FILTERS = {"": "All contacts", "invalid": "Invalid Donor ID"}
+
+
+def _filters():
+    return {**FILTERS, **{f.slug: f.label for f in extensions.contact_list_filters()}}
 
 
 def _list_params(request):
     q = request.GET.get("q", "").strip()[:200]
     current = request.GET.get("filter", "")
-    return q, current if current in FILTERS else ""
+    return q, current if current in _filters() else ""
 
 
 def _list_queryset(portal, q, current):
     return selectors.contact_list(
-        portal=portal, q=q, invalid_only=current == "invalid", unmatched_only=current == "unmatched"
+        portal=portal,
+        q=q,
+        invalid_only=current == "invalid",
+        list_filter=extensions.contact_list_filter_get(current),
     )
 
 
@@ -61,7 +69,8 @@ def contact_list(request):
             "contacts": contacts,
             "q": q,
             "filter": current,
-            "filters": FILTERS,
+            "filters": _filters(),
+            "extra_filter": extensions.contact_list_filter_get(current),
             "invalid_count": selectors.invalid_donor_id_count(portal=request.portal),
             "page": {
                 "number": number,
@@ -145,7 +154,7 @@ def contact_import(request):
     form = ImportForm(request.POST, request.FILES)
     if form.is_valid():
         try:
-            job = services.contact_import_start(
+            job = jobs.contact_import_start(
                 portal=request.portal, created_by=request.user, upload=form.cleaned_data["file"]
             )
         except services.ImportRefused as e:

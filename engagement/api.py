@@ -19,7 +19,7 @@ from pydantic import field_validator
 
 from contacts.models import normalize_email
 
-from . import services
+from . import extensions, jobs, services
 from .models import Campaign, EventType, Send
 from .selectors import send_states
 
@@ -223,7 +223,7 @@ def create_sends(request, payload: SendsIn, campaign_id: int = Path(..., ge=1, l
     if campaign is None:
         raise Http404
     recipients = [r.dict() for r in payload.recipients]
-    result, imported, contacts = services.recipients_upsert_and_send(
+    result, imported, contacts = jobs.recipients_upsert_and_send(
         campaign=campaign, recipients=recipients, sent_at=payload.sent_at
     )
     sends_by_contact = {s.contact_id: s for s in result.sends}
@@ -300,17 +300,7 @@ def get_send(request, send_id: int = Path(..., ge=1, le=MAX_ID)):
             "error": send.email_error,
         },
         "state": state.as_dict(),
-        "salesforce": salesforce_status_for(send),
+        # Filled by the Salesforce integration's status provider (engagement.extensions);
+        # null when none is registered.
+        "salesforce": extensions.send_status(send, key="salesforce"),
     })
-
-
-def salesforce_status_for(send):
-    """The send's Salesforce sync status for ``GET /api/v1/sends/{id}``.
-
-    Filled by the Salesforce sync (integrations.sync_selectors.send_sync_status): status
-    (synced / pending / unmatched / failed / not_scheduled / not_connected), the record id,
-    the match, the activity cut-off synced, and the last error.
-    """
-    from integrations.sync_selectors import send_sync_status
-
-    return send_sync_status(send)

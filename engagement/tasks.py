@@ -3,6 +3,7 @@
 from celery import shared_task
 
 from . import services
+from .models import SendJob
 
 
 @shared_task(
@@ -21,10 +22,9 @@ def deliver_sends(self, send_ids):
 
 @shared_task(acks_late=True)
 def run_send_job(job_id):
-    """Create the Sends of a press of "Send". Safe to redeliver (see ``send_job_run``)."""
-    from .models import SendJob
-
+    """Create the Sends of a press of "Send" and queue their emails as each chunk commits.
+    Safe to redeliver (see ``send_job_run``)."""
     job = SendJob.objects.select_related("campaign", "campaign__portal").filter(pk=job_id).first()
     if job is None:  # deleted with its campaign before a worker got to it
         return None
-    return services.send_job_run(job=job).status
+    return services.send_job_run(job=job, deliver=deliver_sends.delay).status

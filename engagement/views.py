@@ -14,9 +14,10 @@ from django.views.decorators.http import require_POST
 from contacts.models import Contact
 from thankview.tenancy import portal_view
 
-from . import charts, selectors, services
+from . import charts, extensions, jobs, selectors, services
 from .forms import ApiKeyCreateForm, CampaignForm, CampaignSendForm
 from .models import ApiKey, Campaign, Send, SendJob
+from .state import send_state
 
 CAMPAIGNS_PER_PAGE = 25
 SENDS_PER_PAGE = 50
@@ -86,7 +87,7 @@ def campaign_send(request, pk):
             audience = {"kind": "emails", "emails": form.cleaned_data["csv_emails"]}
         else:
             audience = {"kind": "all"}
-        job = services.send_job_start(campaign=campaign, audience=audience, created_by=request.user)
+        job = jobs.send_job_start(campaign=campaign, audience=audience, created_by=request.user)
         return redirect("engagement:send_job_detail", portal_slug=request.portal.slug, campaign_pk=campaign.pk, pk=job.pk)
     audience = Contact.objects.filter(portal=request.portal)
     return render(
@@ -159,12 +160,16 @@ def send_detail(request, campaign_pk, pk):
     except Send.DoesNotExist:
         raise Http404("No such send.") from None
     events = list(selectors.send_events(send=send))
-    from .state import send_state
-
     return render(
         request,
         "engagement/send_detail.html",
-        {"send": send, "campaign": send.campaign, "events": events, "state": send_state(events)},
+        {
+            "send": send,
+            "campaign": send.campaign,
+            "events": events,
+            "state": send_state(events),
+            "status_panels": extensions.send_status_panels(send),
+        },
     )
 
 

@@ -245,7 +245,7 @@ SALESFORCE_TIMEOUT_SECONDS = env.float("SALESFORCE_TIMEOUT_SECONDS", default=20.
 SALESFORCE_RETRY_ATTEMPTS = env.int("SALESFORCE_RETRY_ATTEMPTS", default=4)
 SALESFORCE_RETRY_BASE_SECONDS = env.float("SALESFORCE_RETRY_BASE_SECONDS", default=0.5)
 SALESFORCE_RETRY_MAX_WAIT_SECONDS = env.float("SALESFORCE_RETRY_MAX_WAIT_SECONDS", default=8.0)
-# Scale (issue 6). A run with more due sends than this writes them with Bulk API 2.0 ingest
+# Scale: a run with more due sends than this writes them with Bulk API 2.0 ingest
 # jobs (a few API calls for any N) instead of sObject Collections (one call per 200).
 SALESFORCE_BULK_THRESHOLD = env.int("SALESFORCE_BULK_THRESHOLD", default=2000)
 # Bulk job polling: first wait, backoff cap, and how long a run waits for one job before it

@@ -2,7 +2,7 @@
 
 import itertools
 
-from engagement import services
+from engagement import jobs, services
 from tests.contacts.factories import make_contact
 
 _seq = itertools.count(1)
@@ -22,7 +22,7 @@ def make_campaign(portal, **overrides):
 def make_send(portal, *, campaign=None, contact=None, **contact_fields):
     campaign = campaign or make_campaign(portal)
     contact = contact or make_contact(portal, **contact_fields)
-    result = services.campaign_send(campaign=campaign, contacts_qs_or_ids=[contact.pk])
+    result = jobs.campaign_send(campaign=campaign, contacts_qs_or_ids=[contact.pk])
     assert len(result.sends) == 1, result
     return result.sends[0]
 

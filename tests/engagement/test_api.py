@@ -269,7 +269,7 @@ def test_get_send_returns_state_and_salesforce_hook(api_a, portal_a):
     assert body["id"] == send.pk and body["email"] == "s@example.org" and body["landing_url"] == send.landing_url
     assert body["state"]["opened"] is True and body["state"]["text_reply"] == "y" * 300
     assert body["state"]["text_reply_255"] == "y" * 255
-    # The sync status slot (engagement.api.salesforce_status_for, filled by integrations).
+    # The status slot of engagement.extensions, filled by the Salesforce integration.
     assert "salesforce" in body
     assert body["delivery"] == {"status": "pending", "emailed_at": None, "failed_at": None, "error": ""}
 

@@ -7,7 +7,7 @@ import pytest
 from django.core.files.storage import default_storage
 from django.test import Client
 
-from engagement import services
+from engagement import jobs, services
 from engagement.models import EngagementEvent
 from engagement.public_views import PIXEL_GIF
 from engagement.selectors import send_states
@@ -206,7 +206,7 @@ def test_unsubscribe_asks_first_then_unsubscribes_and_the_contact_is_not_emailed
     assert types(send) == ["unsubscribed"]
     send.contact.refresh_from_db()
     assert send.contact.unsubscribed_at is not None
-    again = services.campaign_send(campaign=make_campaign(send.campaign.portal), contacts_qs_or_ids=[send.contact_id])
+    again = jobs.campaign_send(campaign=make_campaign(send.campaign.portal), contacts_qs_or_ids=[send.contact_id])
     assert again.sends == [] and again.skipped_unsubscribed == 1
 
 
@@ -263,7 +263,7 @@ def test_signed_bounce_is_recorded_and_the_contact_is_not_emailed_again(client, 
     assert EngagementEvent.objects.get(send=send).data == {"reason": "550 mailbox unavailable"}
     send.contact.refresh_from_db()
     assert send.contact.bounced_at is not None
-    again = services.campaign_send(campaign=send.campaign, contacts_qs_or_ids=[send.contact_id])
+    again = jobs.campaign_send(campaign=send.campaign, contacts_qs_or_ids=[send.contact_id])
     assert again.skipped_bounced == 1 and again.sends == []
 
 

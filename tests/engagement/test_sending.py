@@ -6,7 +6,7 @@ import smtplib
 import pytest
 from django.utils import timezone
 
-from engagement import services
+from engagement import jobs, services
 from engagement.models import Send
 from engagement.tasks import deliver_sends
 from tests.contacts.factories import make_contact
@@ -25,7 +25,7 @@ def test_send_creates_sends_skips_blocked_contacts_and_emails_after_commit(
     unsub = make_contact(portal_a, email="gone@example.org", unsubscribed_at=timezone.now())
     bounced = make_contact(portal_a, email="bad@example.org", bounced_at=timezone.now())
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        result = services.campaign_send(campaign=campaign, contacts_qs_or_ids=[ok.pk, unsub.pk, bounced.pk])
+        result = jobs.campaign_send(campaign=campaign, contacts_qs_or_ids=[ok.pk, unsub.pk, bounced.pk])
     assert (result.created, result.skipped_unsubscribed, result.skipped_bounced) == (1, 1, 1)
     assert [s.contact_id for s in result.sends] == [ok.pk]
     assert len(mailoutbox) == 0  # nothing is mailed inside the request/transaction
@@ -47,7 +47,7 @@ def test_send_creates_sends_skips_blocked_contacts_and_emails_after_commit(
 
 def test_redelivered_task_does_not_email_twice(campaign, portal_a, mailoutbox):
     contact = make_contact(portal_a)
-    send = services.campaign_send(campaign=campaign, contacts_qs_or_ids=[contact.pk]).sends[0]
+    send = jobs.campaign_send(campaign=campaign, contacts_qs_or_ids=[contact.pk]).sends[0]
     deliver_sends.delay([send.pk])
     deliver_sends.delay([send.pk])
     assert len(mailoutbox) == 1
@@ -55,7 +55,7 @@ def test_redelivered_task_does_not_email_twice(campaign, portal_a, mailoutbox):
 
 def test_contact_who_unsubscribed_before_delivery_is_not_emailed(campaign, portal_a, mailoutbox):
     contact = make_contact(portal_a)
-    send = services.campaign_send(campaign=campaign, contacts_qs_or_ids=[contact.pk]).sends[0]
+    send = jobs.campaign_send(campaign=campaign, contacts_qs_or_ids=[contact.pk]).sends[0]
     services.send_unsubscribe(send=send)
     assert services.sends_deliver(send_ids=[send.pk]) == 0
     assert mailoutbox == []
@@ -63,7 +63,7 @@ def test_contact_who_unsubscribed_before_delivery_is_not_emailed(campaign, porta
 
 def test_failed_delivery_releases_the_claim_so_the_retry_sends_it(campaign, portal_a, mailoutbox, settings):
     contact = make_contact(portal_a)
-    send = services.campaign_send(campaign=campaign, contacts_qs_or_ids=[contact.pk]).sends[0]
+    send = jobs.campaign_send(campaign=campaign, contacts_qs_or_ids=[contact.pk]).sends[0]
     settings.EMAIL_BACKEND = "tests.engagement.failing_backend.FailingBackend"
     with pytest.raises(OSError):
         services.sends_deliver(send_ids=[send.pk])
@@ -77,8 +77,8 @@ REFUSING_BACKEND = "tests.engagement.failing_backend.RefusingBackend"
 
 
 def _sends_in_order(campaign, *contacts):
-    # One campaign_send each, so the Sends' ids (the delivery order) follow ``contacts``.
-    return [services.campaign_send(campaign=campaign, contacts_qs_or_ids=[c.pk]).sends[0] for c in contacts]
+    # One jobs.campaign_send each, so the Sends' ids (the delivery order) follow ``contacts``.
+    return [jobs.campaign_send(campaign=campaign, contacts_qs_or_ids=[c.pk]).sends[0] for c in contacts]
 
 
 def test_a_temporarily_refused_email_is_left_for_the_retry_without_holding_back_the_others(
@@ -142,8 +142,8 @@ def test_an_email_no_retry_can_help_is_recorded_as_failed_at_once(campaign, port
 def test_sending_again_at_the_same_time_reuses_the_sends_and_ignores_other_portals(campaign, portal_a, portal_b):
     mine, theirs = make_contact(portal_a), make_contact(portal_b)
     at = timezone.now()
-    first = services.campaign_send(campaign=campaign, contacts_qs_or_ids=[mine.pk, theirs.pk], sent_at=at)
-    second = services.campaign_send(campaign=campaign, contacts_qs_or_ids=[mine.pk], sent_at=at)
+    first = jobs.campaign_send(campaign=campaign, contacts_qs_or_ids=[mine.pk, theirs.pk], sent_at=at)
+    second = jobs.campaign_send(campaign=campaign, contacts_qs_or_ids=[mine.pk], sent_at=at)
     assert first.created == 1 and second.created == 0
     assert [s.pk for s in second.sends] == [s.pk for s in first.sends]
     assert Send.objects.filter(contact=theirs).count() == 0
@@ -151,6 +151,6 @@ def test_sending_again_at_the_same_time_reuses_the_sends_and_ignores_other_porta
 
 def test_send_tokens_are_unique_and_unguessable(campaign, portal_a):
     contacts = [make_contact(portal_a) for _ in range(20)]
-    sends = services.campaign_send(campaign=campaign, contacts_qs_or_ids=[c.pk for c in contacts]).sends
+    sends = jobs.campaign_send(campaign=campaign, contacts_qs_or_ids=[c.pk for c in contacts]).sends
     tokens = {s.token for s in sends}
     assert len(tokens) == 20 and all(len(t) >= 32 for t in tokens)

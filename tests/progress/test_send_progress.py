@@ -5,8 +5,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from engagement import services
+from engagement import jobs, services
 from engagement.models import Send, SendJob
+from engagement.services import sending
 from engagement.tasks import run_send_job
 from tests.contacts.factories import make_contact
 from tests.engagement.factories import make_campaign
@@ -88,7 +89,7 @@ def test_delivery_still_running_and_contacts_who_left_before_delivery(
     contacts = people(portal_a, ok=3)
     job = SendJob.objects.create(campaign=campaign, audience={"kind": "all"})
     with django_capture_on_commit_callbacks(execute=False) as deliveries:
-        services.send_job_run(job=job)
+        services.send_job_run(job=job, deliver=jobs.deliveries_enqueue)
     data = client_staff_a.get(status_url(job)).json()
     assert data["label"] == "All 3 sends created. Delivering emails: 0 of 3…" and data["finished"] is False
     services.send_unsubscribe(send=Send.objects.get(contact=contacts[0]))  # before their email went out
@@ -103,19 +104,19 @@ def test_delivery_still_running_and_contacts_who_left_before_delivery(
 def test_sends_are_created_in_committed_chunks_each_queueing_its_delivery(
     portal_a, campaign, monkeypatch, django_capture_on_commit_callbacks
 ):
-    monkeypatch.setattr(services, "SEND_JOB_CHUNK", 2)
+    monkeypatch.setattr(sending, "SEND_JOB_CHUNK", 2)
     people(portal_a, ok=5)
     job = SendJob.objects.create(campaign=campaign, audience={"kind": "all"})
     seen = []
-    real_send = services.campaign_send
+    real_send = sending.sends_create
 
     def observing_send(**kwargs):
         seen.append(SendJob.objects.values_list("sends", flat=True).get(pk=job.pk))
         return real_send(**kwargs)
 
-    monkeypatch.setattr(services, "campaign_send", observing_send)
+    monkeypatch.setattr(sending, "sends_create", observing_send)
     with django_capture_on_commit_callbacks(execute=False) as deliveries:
-        services.send_job_run(job=job)
+        services.send_job_run(job=job, deliver=jobs.deliveries_enqueue)
     assert seen == [0, 2, 4]  # the count only ever covers chunks already created
     assert len(deliveries) == 3
     job.refresh_from_db()
@@ -127,12 +128,12 @@ def test_a_search_or_a_file_of_emails_chooses_the_audience(portal_a, portal_b, c
     make_contact(portal_a, email="bob@example.org", first_name="Bob")
     make_contact(portal_b, email="zed@example.org", first_name="Ann")
     search = SendJob.objects.create(campaign=campaign, audience={"kind": "search", "q": "ann"})
-    services.send_job_run(job=search)
+    services.send_job_run(job=search, deliver=jobs.deliveries_enqueue)
     assert list(Send.objects.filter(sent_at=search.sent_at).values_list("contact", flat=True)) == [ann.pk]
     emails = SendJob.objects.create(
         campaign=campaign, audience={"kind": "emails", "emails": ["bob@example.org", "zed@example.org", "no@x.org"]}
     )
-    services.send_job_run(job=emails)
+    services.send_job_run(job=emails, deliver=jobs.deliveries_enqueue)
     emails.refresh_from_db()
     assert (emails.total, emails.sends, emails.not_found) == (1, 1, 2)  # another portal's contact is "not found"
 
@@ -155,8 +156,8 @@ def test_a_failure_marks_the_job_failed_and_says_what_was_done(portal_a, campaig
     def broken(**kwargs):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(services, "campaign_send", broken)
-    services.send_job_run(job=job)
+    monkeypatch.setattr(sending, "sends_create", broken)
+    services.send_job_run(job=job, deliver=jobs.deliveries_enqueue)
     data = client_staff_a.get(status_url(job)).json()
     assert data["status"] == "failed" and data["finished"] is True
     assert data["label"].startswith("Stopped: Creating the sends stopped because of an internal error.")
@@ -166,7 +167,7 @@ def test_a_failure_marks_the_job_failed_and_says_what_was_done(portal_a, campaig
 def test_nobody_to_send_to(portal_a, campaign, client_staff_a):
     people(portal_a, ok=0)
     job = SendJob.objects.create(campaign=campaign, audience={"kind": "all"})
-    services.send_job_run(job=job)
+    services.send_job_run(job=job, deliver=jobs.deliveries_enqueue)
     data = client_staff_a.get(status_url(job)).json()
     assert data["finished"] is True and data["label"] == "No contacts to send to: nothing was sent."
     assert data["fields"]["skipped_unsubscribed"] == 2 and data["fields"]["skipped_bounced"] == 1
@@ -196,7 +197,7 @@ def test_emails_that_cannot_be_delivered_are_counted_as_failed_and_the_send_fini
     # email raises an error no retry can help with.
     settings.EMAIL_BACKEND = "tests.engagement.failing_backend.RefusingBackend"
     with django_capture_on_commit_callbacks(execute=True):
-        job = services.send_job_start(campaign=campaign, audience={"kind": "all"})
+        job = jobs.send_job_start(campaign=campaign, audience={"kind": "all"})
     assert sorted(m.to[0] for m in mailoutbox) == ["ok1@example.org", "ok2@example.org"]
     data = client_staff_a.get(status_url(job)).json()
     assert data["finished"] is True  # the poller stops

@@ -1,5 +1,6 @@
 """Create a portal API key for automation; prints only the key (it is stored hashed)."""
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from engagement import services
@@ -19,6 +20,6 @@ class Command(BaseCommand):
             raise CommandError(f"No portal with slug “{slug}”.")
         try:
             _, raw = services.apikey_create(portal=portal, name=name)
-        except services.ValidationError as e:
+        except ValidationError as e:
             raise CommandError(" ".join(e.messages)) from None
         self.stdout.write(raw)

@@ -1,6 +1,8 @@
 import importlib
+import importlib.util
 import os
 
+from django.apps import apps
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
@@ -21,15 +23,15 @@ class Command(BaseCommand):
         # Support staff use Django admin; the demo admin is both so that every page is reachable.
         user.is_staff = user.is_superuser = True
         user.save(update_fields=["is_staff", "is_superuser"])
-        # Each app that has demo data provides `<app>.demo.seed(portal=..., user=...)`.
-        for app in ("contacts", "engagement", "integrations"):
-            try:
-                module = importlib.import_module(f"{app}.demo")
-            except ModuleNotFoundError:
+        # Each installed app that has demo data provides `<app>.demo.seed(portal=..., user=...)`;
+        # they run in INSTALLED_APPS order, so an app's seed finds the data of the apps below it.
+        for config in apps.get_app_configs():
+            if importlib.util.find_spec(f"{config.name}.demo") is None:
                 continue
+            module = importlib.import_module(f"{config.name}.demo")
             summary = module.seed(portal=portal, user=user)
             if summary:
-                self.stdout.write(f"  {app}: {summary}")
+                self.stdout.write(f"  {config.label}: {summary}")
         self.stdout.write(self.style.SUCCESS("Demo portal ready."))
         self.stdout.write(f"  Open   {settings.SITE_URL}/ and sign in")
         self.stdout.write(f"  Email  {DEMO_EMAIL}")

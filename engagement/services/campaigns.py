@@ -1,0 +1,49 @@
+"""Creating campaigns, and the field rules a campaign must follow."""
+
+from django.core.exceptions import ValidationError
+
+from ..models import Campaign
+from .validation import http_url_validator, unstorable
+
+
+def campaign_create(*, portal, name, video_url, cta_label="", cta_url="", created_by=None):
+    """Create a campaign after model validation; raises ValidationError with field errors."""
+    campaign = Campaign(
+        portal=portal,
+        name=(name or "").strip(),
+        video_url=(video_url or "").strip(),
+        cta_label=(cta_label or "").strip(),
+        cta_url=(cta_url or "").strip(),
+        created_by=created_by,
+    )
+    campaign_validate(campaign)
+    campaign.save()
+    return campaign
+
+
+def campaign_validate(campaign):
+    """Field rules beyond the model: http(s) links only, and a CTA has both label and URL."""
+    errors = {}
+    for name in ("name", "video_url", "cta_label", "cta_url"):
+        if unstorable(getattr(campaign, name)):
+            errors[name] = ["This text contains characters that cannot be stored (e.g. NUL)."]
+    if errors:
+        raise ValidationError(errors)
+    try:
+        campaign.full_clean(exclude=["portal", "created_by"])
+    except ValidationError as e:
+        errors.update(e.message_dict)
+    for name in ("video_url", "cta_url"):
+        value = getattr(campaign, name)
+        if value and name not in errors:
+            try:
+                http_url_validator(value)
+            except ValidationError:
+                errors[name] = ["Enter a web address starting with http:// or https://."]
+    if campaign.cta_url and not campaign.cta_label:
+        errors.setdefault("cta_label", []).append("Give the button a label, e.g. “Give again”.")
+    if campaign.cta_label and not campaign.cta_url:
+        errors.setdefault("cta_url", []).append("Enter the address the button opens.")
+    if errors:
+        raise ValidationError(errors)
+
