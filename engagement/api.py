@@ -307,10 +307,10 @@ def get_send(request, send_id: int = Path(..., ge=1, le=MAX_ID)):
 def salesforce_status_for(send):
     """The send's Salesforce sync status for ``GET /api/v1/sends/{id}``.
 
-    Filled by the Salesforce sync (integrations.sync_selectors.send_sync_status): status
+    Filled by the Salesforce sync (integrations.salesforce.selectors.send_sync_status): status
     (synced / pending / unmatched / failed / not_scheduled / not_connected), the record id,
     the match, the activity cut-off synced, and the last error.
     """
-    from integrations.sync_selectors import send_sync_status
+    from integrations.salesforce.selectors import send_sync_status
 
     return send_sync_status(send)

@@ -3,11 +3,14 @@
 - ``DEFAULT_MAPPINGS``: every engagement field of the guide's table → its source. The
   lookups (``Contact__c`` / ``Lead__c``) are not mappings: the sync sets them from the match.
 - ``mappings_for(portal)``: the portal's enabled mappings; the defaults are written on first
-  use, so a removed mapping stays removed (it is kept, disabled).
+  use, so a removed mapping stays removed (it is kept, disabled). ``mappings_shown`` is the
+  settings page's table.
 - ``type_problem(source, describe_field)``: why a source cannot go into a field (exists,
   createable, type compatible), or "" when it can. Forms and the checklist both use it.
 - ``build_values(mappings, *, send, campaign, contact, state)``: the field → JSON value dict
   of one record (datetimes ISO-8601 in UTC, booleans, numbers, strings).
+
+Saving and removing a mapping from the settings page is ``mapping_changes.py``.
 """
 
 from __future__ import annotations
@@ -100,6 +103,17 @@ def mappings_for(portal) -> list[FieldMapping]:
             ignore_conflicts=True,
         )
     return list(FieldMapping.objects.filter(portal=portal, enabled=True).order_by("id"))
+
+
+def mappings_shown(portal, connection) -> list[FieldMapping]:
+    """The settings page's mapping table: the enabled mappings, none before a connection.
+    Once the object has been checked, a portal without any mapping row gets the defaults."""
+    if connection is None:
+        return []
+    mappings = list(FieldMapping.objects.filter(portal=portal, enabled=True).order_by("id"))
+    if connection.schema_cache and not mappings and not FieldMapping.objects.filter(portal=portal).exists():
+        mappings = mappings_for(portal)
+    return mappings
 
 
 def constant_parse(value: str, field_type: str):
