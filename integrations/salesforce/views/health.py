@@ -24,7 +24,7 @@ def sync_health(request):
         page_number=request.GET.get("page"),
     )
     context["is_admin"] = request.membership.is_admin
-    return render(request, "integrations/sync_health.html", context)
+    return render(request, "integrations/salesforce_sync_health.html", context)
 
 
 @portal_view
