@@ -7,7 +7,7 @@
    contacts (3 % with an invalid Donor ID) and a second portal with N/10, VACUUM ANALYZE.
 2. Starts sfsim in-process and connects the portal through the real OAuth flow
    (authorize → callback → token exchange → identity → describe).
-3. Times ``integrations.context_processors.banners`` (what every portal page pays for the
+3. Times ``integrations.salesforce.banners.banners`` (what every portal page pays for the
    banners) with a stored error and the invalid-Donor-ID count: median/p95 and queries.
 4. Times client calls over HTTPS to sfsim (latency 0, so this is our overhead plus the
    local TLS round trip): describe, limits, a 200-record Collections create, and a call
@@ -57,11 +57,10 @@ def _run(args):
     from django.test.utils import CaptureQueriesContext
 
     from contacts import services as contact_services
-    from integrations.context_processors import banners
     from integrations.models import SalesforceConnection
     from integrations.salesforce import errors
+    from integrations.salesforce.banners import banners, connection_record_error
     from integrations.salesforce.client import SalesforceClient
-    from integrations.services import connection_record_error
     from sfsim.control import SimControl
     from sfsim.server import start
     from thankview.services import portal_create_or_update

@@ -3,6 +3,18 @@ from django.utils import timezone
 
 from .models import ApiKey, Campaign, EngagementEvent, PortalEmailSettings, Send, SendJob
 
+# Actions that apps built on engagement add to the campaign list (the Salesforce integration
+# adds "Re-sync selected campaigns"). Engagement does not know them; they register here when
+# their admin module is loaded by admin autodiscovery.
+campaign_actions: list = []
+
+
+def campaign_action_register(action):
+    """Add an admin action (a function, as ``ModelAdmin.actions`` takes) to the campaign list."""
+    if action not in campaign_actions:
+        campaign_actions.append(action)
+    return action
+
 
 @admin.register(Campaign)
 class CampaignAdmin(admin.ModelAdmin):
@@ -10,6 +22,7 @@ class CampaignAdmin(admin.ModelAdmin):
     list_filter = ["portal"]
     search_fields = ["name"]
     raw_id_fields = ["created_by"]
+    actions = campaign_actions  # the same list object: registrations made later show up
 
 
 @admin.register(Send)

@@ -97,7 +97,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "thankview.context_processors.portals",
-                "integrations.context_processors.banners",
+                "integrations.salesforce.banners.banners",
             ],
         },
     },

@@ -14,14 +14,14 @@ portal_patterns = [
     path("", views.portal_home, name="portal_home"),
     path("", include("contacts.urls")),
     path("", include("engagement.urls")),
-    path("", include("integrations.urls")),
 ]
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("", include("engagement.public_urls")),
-    path("", include("integrations.public_urls")),
+    # The Salesforce OAuth callback and the portal's Salesforce pages (under /<portal_slug>/).
+    path("", include("integrations.salesforce.urls")),
     path("", views.home, name="home"),
     path("<slug:portal_slug>/", include(portal_patterns)),
 ]

@@ -3,11 +3,14 @@
 - ``DEFAULT_MAPPINGS``: every engagement field of the guide's table → its source. The
   lookups (``Contact__c`` / ``Lead__c``) are not mappings: the sync sets them from the match.
 - ``mappings_for(portal)``: the portal's enabled mappings; the defaults are written on first
-  use, so a removed mapping stays removed (it is kept, disabled).
+  use, so a removed mapping stays removed (it is kept, disabled). ``mappings_shown`` is the
+  settings page's table.
 - ``type_problem(source, describe_field)``: why a source cannot go into a field (exists,
   createable, type compatible), or "" when it can. Forms and the checklist both use it.
 - ``build_values(mappings, *, send, campaign, contact, state)``: the field → JSON value dict
   of one record (datetimes ISO-8601 in UTC, booleans, numbers, strings).
+
+Saving and removing a mapping from the settings page is ``mapping_changes.py``.
 """
 
 from __future__ import annotations
@@ -102,43 +105,88 @@ def mappings_for(portal) -> list[FieldMapping]:
     return list(FieldMapping.objects.filter(portal=portal, enabled=True).order_by("id"))
 
 
+def mappings_shown(portal, connection) -> list[FieldMapping]:
+    """The settings page's mapping table: the enabled mappings, none before a connection.
+    Once the object has been checked, a portal without any mapping row gets the defaults."""
+    if connection is None:
+        return []
+    mappings = list(FieldMapping.objects.filter(portal=portal, enabled=True).order_by("id"))
+    if connection.schema_cache and not mappings and not FieldMapping.objects.filter(portal=portal).exists():
+        mappings = mappings_for(portal)
+    return mappings
+
+
 def constant_parse(value: str, field_type: str):
     """The JSON value of a constant for a field of ``field_type``; ValueError if it can't be."""
     v = (value or "").strip()
-    if field_type == "boolean":
-        low = v.lower()
-        if low in ("true", "yes", "1"):
-            return True
-        if low in ("false", "no", "0"):
-            return False
-        raise ValueError("Enter true or false for a checkbox field.")
-    if field_type in ("double", "int", "currency", "percent"):
-        try:
-            d = Decimal(v)
-        except InvalidOperation:
-            raise ValueError("Enter a number.") from None
-        if not d.is_finite():
-            raise ValueError("Enter a number.")
-        if field_type == "int":
-            if d != d.to_integral_value():
-                raise ValueError("Enter a whole number.")
-            return int(d)
-        return float(d)
-    if field_type == "datetime":
-        dt = parse_datetime(v)
-        if dt is None:
-            raise ValueError("Enter a date and time like 2025-01-31T09:00:00Z.")
-        return _iso(dt)
-    if field_type == "date":
-        d = parse_date(v)
-        if d is None:
-            raise ValueError("Enter a date like 2025-01-31.")
-        return d.isoformat()
-    if field_type == "url" and v and not (v.startswith(("https://", "http://"))):
+    parse = _CONSTANT_PARSERS.get(field_type)
+    return parse(v) if parse else v
+
+
+def _boolean(v: str) -> bool:
+    low = v.lower()
+    if low in ("true", "yes", "1"):
+        return True
+    if low in ("false", "no", "0"):
+        return False
+    raise ValueError("Enter true or false for a checkbox field.")
+
+
+def _decimal(v: str) -> Decimal:
+    try:
+        d = Decimal(v)
+    except InvalidOperation:
+        raise ValueError("Enter a number.") from None
+    if not d.is_finite():
+        raise ValueError("Enter a number.")
+    return d
+
+
+def _int(v: str) -> int:
+    d = _decimal(v)
+    if d != d.to_integral_value():
+        raise ValueError("Enter a whole number.")
+    return int(d)
+
+
+def _datetime(v: str) -> str:
+    dt = parse_datetime(v)
+    if dt is None:
+        raise ValueError("Enter a date and time like 2025-01-31T09:00:00Z.")
+    return _iso(dt)
+
+
+def _date(v: str) -> str:
+    d = parse_date(v)
+    if d is None:
+        raise ValueError("Enter a date like 2025-01-31.")
+    return d.isoformat()
+
+
+def _url(v: str) -> str:
+    if v and not v.startswith(("https://", "http://")):
         raise ValueError("Enter a URL starting with https://.")
-    if field_type == "email" and v and "@" not in v:
+    return v
+
+
+def _email(v: str) -> str:
+    if v and "@" not in v:
         raise ValueError("Enter an email address.")
     return v
+
+
+# describe field type -> how a constant for it is read; other types take the text as is.
+_CONSTANT_PARSERS = {
+    "boolean": _boolean,
+    "double": lambda v: float(_decimal(v)),
+    "currency": lambda v: float(_decimal(v)),
+    "percent": lambda v: float(_decimal(v)),
+    "int": _int,
+    "datetime": _datetime,
+    "date": _date,
+    "url": _url,
+    "email": _email,
+}
 
 
 def type_problem(source: str, f: dict, *, constant_value: str = "") -> str:

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .mapping import type_problem
+
 OBJECT = "ThankView__c"
 
 
@@ -159,89 +161,121 @@ def checklist(describe: dict | None, mappings, *, connection) -> Checklist:
     5. No field is required on create without a mapping (e.g. a newly required Donor_ID__c).
     6. ``Portal_Id__c`` / ``Portal_Name__c`` present or not (optional).
     7. ``Send_Id__c`` External ID present or not (optional; duplicates are prevented either way).
-    """
-    from .mapping import type_problem
 
+    The first problem that deserves a banner becomes ``problem``: missing object, then
+    access, then the first mapping problem (3 to 5).
+    """
     c = Checklist(summary=summarize(describe))
     if describe is None:
-        c.add(
-            "object", "fail", f"The {OBJECT} object exists",
-            f"Salesforce has no {OBJECT} object this user can see. Ask your Salesforce admin to create it "
-            "with the fields listed below (or deploy the metadata in this project's salesforce/ folder with "
-            "the Salesforce CLI: sf project deploy start --source-dir salesforce/force-app), and to give the "
-            "connected user the “ThankView Integration” permission set.",
-        )
-        c.problem = ("mapping", "OBJECT_MISSING", f"The {OBJECT} object does not exist or is not accessible.", [OBJECT])
+        _check_object_missing(c)
         return c
     c.add("object", "ok", f"The {OBJECT} object exists")
-
-    if describe.get("createable") and describe.get("updateable"):
-        c.add("access", "ok", f"The connected user can create and update {OBJECT} records")
-    else:
-        missing = [w for w, flag in (("create", describe.get("createable")), ("update", describe.get("updateable"))) if not flag]
-        c.add("access", "fail", f"The connected user can create and update {OBJECT} records",
-              f"The user cannot {' or '.join(missing)} {OBJECT} records. Give them Read/Create/Edit on {OBJECT} "
-              "(the “ThankView Integration” permission set does).")
-        c.problem = c.problem or ("permissions", "INSUFFICIENT_ACCESS", f"The connected user cannot {' or '.join(missing)} {OBJECT} records.", [])
-
+    mappings = list(mappings)
     by_name = _fields_by_name(describe)
-    mapping_problems: list[tuple[str, str]] = []  # (field, message)
+    _check_access(c, describe)
+    mapping_problems = _check_lookups(c, by_name, connection) + _check_mappings(c, by_name, mappings)
+    required = _check_required(c, describe, mappings, connection)
+    if required:
+        mapping_problems.append((required[0], f"Required fields are missing: [{', '.join(required)}]"))
+    _check_portal_fields(c)
+    _check_send_id(c, by_name)
+    if mapping_problems and c.problem is None:
+        c.problem = _mapping_problem(mapping_problems, required)
+    return c
 
+
+def _check_object_missing(c: Checklist) -> None:
+    c.add(
+        "object", "fail", f"The {OBJECT} object exists",
+        f"Salesforce has no {OBJECT} object this user can see. Ask your Salesforce admin to create it "
+        "with the fields listed below (or deploy the metadata in this project's salesforce/ folder with "
+        "the Salesforce CLI: sf project deploy start --source-dir salesforce/force-app), and to give the "
+        "connected user the “ThankView Integration” permission set.",
+    )
+    c.problem = ("mapping", "OBJECT_MISSING", f"The {OBJECT} object does not exist or is not accessible.", [OBJECT])
+
+
+def _check_access(c: Checklist, describe: dict) -> None:
+    label = f"The connected user can create and update {OBJECT} records"
+    if describe.get("createable") and describe.get("updateable"):
+        c.add("access", "ok", label)
+        return
+    missing = [w for w, flag in (("create", describe.get("createable")), ("update", describe.get("updateable"))) if not flag]
+    c.add("access", "fail", label,
+          f"The user cannot {' or '.join(missing)} {OBJECT} records. Give them Read/Create/Edit on {OBJECT} "
+          "(the “ThankView Integration” permission set does).")
+    c.problem = c.problem or ("permissions", "INSUFFICIENT_ACCESS", f"The connected user cannot {' or '.join(missing)} {OBJECT} records.", [])
+
+
+def _check_lookups(c: Checklist, by_name: dict, connection) -> list[tuple[str, str]]:
+    """The contact lookup (required) and ``Lead__c`` (optional); returns (field, problem) pairs."""
+    problems = []
     lookups = [(connection.contact_lookup_field, connection.contact_object, True), ("Lead__c", "Lead", False)]
     for name, target, required in lookups:
         f = by_name.get(name.lower())
+        label = f"Lookup field {name} → {target}"
         if f is None:
-            status = "fail" if required else "warn"
-            c.add(f"lookup:{name}", status, f"Lookup field {name} → {target}",
+            c.add(f"lookup:{name}", "fail" if required else "warn", label,
                   f"{name} is missing." + ("" if required else " Engagement can only be linked to Contacts."))
             if required:
-                mapping_problems.append((name, f"The lookup field {name} does not exist on {OBJECT}."))
+                problems.append((name, f"The lookup field {name} does not exist on {OBJECT}."))
         elif f.get("type") != "reference" or target not in (f.get("referenceTo") or []):
-            c.add(f"lookup:{name}", "fail", f"Lookup field {name} → {target}",
-                  f"{name} is a {f.get('type')} field, not a lookup to {target}.")
-            mapping_problems.append((name, f"{name} is not a lookup to {target}."))
+            c.add(f"lookup:{name}", "fail", label, f"{name} is a {f.get('type')} field, not a lookup to {target}.")
+            problems.append((name, f"{name} is not a lookup to {target}."))
         else:
-            c.add(f"lookup:{name}", "ok", f"Lookup field {name} → {target}")
+            c.add(f"lookup:{name}", "ok", label)
+    return problems
 
-    mapped = set()
+
+def _check_mappings(c: Checklist, by_name: dict, mappings) -> list[tuple[str, str]]:
+    """Each enabled mapping's target exists and takes its source; returns (field, problem) pairs."""
+    problems = []
     for m in mappings:
-        mapped.add(m.target_field.lower())
         f = by_name.get(m.target_field.lower())
         label = f"{m.target_field} ← {m.get_source_display()}"
         if f is None:
             c.add(f"field:{m.target_field}", "fail", label,
                   f"{m.target_field} no longer exists. Update or remove this mapping.")
-            mapping_problems.append((m.target_field, f"No such column '{m.target_field}' on sobject of type {OBJECT}"))
+            problems.append((m.target_field, f"No such column '{m.target_field}' on sobject of type {OBJECT}"))
             continue
         problem = type_problem(m.source, f, constant_value=m.constant_value)
         if problem:
             c.add(f"field:{m.target_field}", "fail", label, problem)
-            mapping_problems.append((m.target_field, problem))
+            problems.append((m.target_field, problem))
         else:
             c.add(f"field:{m.target_field}", "ok", label)
+    return problems
 
+
+def _check_required(c: Checklist, describe: dict, mappings, connection) -> list[str]:
+    """The fields Salesforce requires on create that nothing fills; returns their names."""
+    mapped = {m.target_field.lower() for m in mappings}
     required = [
         f["name"] for f in describe.get("fields", [])
         if is_required_on_create(f) and f["name"].lower() not in mapped and f["name"] not in SYNC_OWNED
         and f["name"].lower() != connection.contact_lookup_field.lower()
     ]
-    if required:
-        for name in required:
-            c.add(f"required:{name}", "fail", f"Required field {name} has a mapping",
-                  f"Salesforce requires {name} but ThankView isn't sending it. Add a mapping for it below, "
-                  "or ask your Salesforce admin to make it optional.")
-        mapping_problems.append((required[0], f"Required fields are missing: [{', '.join(required)}]"))
-        c.summary["required_unmapped"] = required
-    else:
+    if not required:
         c.add("required", "ok", "Every field Salesforce requires has a mapping")
+        return required
+    for name in required:
+        c.add(f"required:{name}", "fail", f"Required field {name} has a mapping",
+              f"Salesforce requires {name} but ThankView isn't sending it. Add a mapping for it below, "
+              "or ask your Salesforce admin to make it optional.")
+    c.summary["required_unmapped"] = required
+    return required
 
-    s = c.summary
-    if s["portal_fields_present"]:
+
+def _check_portal_fields(c: Checklist) -> None:
+    if c.summary["portal_fields_present"]:
         c.add("portal_fields", "ok", "Portal_Id__c and Portal_Name__c are present (filled with this portal's id and name)")
     else:
         c.add("portal_fields", "info", "Portal_Id__c / Portal_Name__c are not present",
               "Optional: add them if your organization uses several ThankView portals.")
-    if s["send_id_external"]:
+
+
+def _check_send_id(c: Checklist, by_name: dict) -> None:
+    if c.summary["send_id_external"]:
         c.add("send_id", "ok", "Send_Id__c is an External ID (writes are idempotent upserts)")
     elif "send_id__c" in by_name:
         c.add("send_id", "warn", "Send_Id__c exists but is not an External ID",
@@ -250,8 +284,11 @@ def checklist(describe: dict | None, mappings, *, connection) -> Checklist:
         c.add("send_id", "info", "Send_Id__c External ID is not present",
               "Optional: with it, ThankView upserts by send id; without it ThankView still prevents duplicates.")
 
-    if mapping_problems and c.problem is None:
-        fields = [name for name, _ in mapping_problems]
-        code = "REQUIRED_FIELD_MISSING" if required and mapping_problems[-1][0] == required[0] and len(mapping_problems) == 1 else "INVALID_FIELD"
-        c.problem = ("mapping", code, mapping_problems[0][1], fields)
-    return c
+
+def _mapping_problem(problems: list[tuple[str, str]], required: list[str]) -> tuple[str, str, str, list[str]]:
+    """The mapping banner for the checklist's problems: the first one's text, every field.
+    A lone missing required field is REQUIRED_FIELD_MISSING, anything else INVALID_FIELD."""
+    fields = [name for name, _ in problems]
+    only_required = bool(required) and problems[-1][0] == required[0] and len(problems) == 1
+    code = "REQUIRED_FIELD_MISSING" if only_required else "INVALID_FIELD"
+    return ("mapping", code, problems[0][1], fields)

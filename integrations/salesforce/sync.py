@@ -199,7 +199,7 @@ class _Ctx:
 
 
 def _run(conn: SalesforceConnection, *, trigger: str, now: datetime | None) -> SyncRun:
-    from .. import services  # the connection's health services (banners)
+    from . import connection as services  # connection_check, and connection_record_* (from banners)
 
     started = now or timezone.now()
     cutoff = started - timedelta(seconds=settings.SALESFORCE_SYNC_BUFFER_SECONDS)
@@ -270,7 +270,7 @@ def _outcome_for(e: SalesforceError) -> str:
 
 def _preflight(ctx: _Ctx) -> bool:
     """One describe through the settings page's checklist; False (banner raised) on a problem."""
-    from .. import services
+    from . import connection as services
 
     describe = ctx.client.describe_or_none(OBJECT)  # SalesforceError propagates: stop the run
     checklist = services.connection_check(connection=ctx.conn, describe=describe or {})

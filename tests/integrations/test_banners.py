@@ -167,7 +167,7 @@ def test_banners_on_every_page_for_admins_settings_page_for_everyone(
 def test_banner_context_costs_two_queries(client_admin_a, connected_portal_a, sim, django_assert_num_queries):
     from django.test import RequestFactory
 
-    from integrations.context_processors import banners
+    from integrations.salesforce.banners import banners
 
     # Both kinds of banner at once: a stored connection problem and contacts with invalid IDs.
     sim.fault("api_disabled")

@@ -254,7 +254,7 @@ def test_wrong_environment_is_refused_and_stores_nothing(client_admin_a, portal_
 
 def test_sandbox_then_production_is_a_different_org(client_admin_a, portal_a, sandbox_settings, sf_connect,
                                                      django_capture_on_commit_callbacks):
-    from integrations.services import salesforce_org_changed
+    from integrations.salesforce.connection import salesforce_org_changed
 
     seen = []
 

@@ -131,6 +131,30 @@ def test_admin_actions_enable_and_resync(connected_portal_a, sim, make_send, cam
     assert client.get(reverse("admin:integrations_syncrun_changelist")).status_code == 200
 
 
+def test_admin_change_form_enable_fixes_sync_enabled_at_once(connected_portal_a, client):
+    from tests.factories import UserFactory
+
+    client.force_login(UserFactory(email="support2@thankview.example", is_staff=True, is_superuser=True))
+    conn = connected_portal_a.salesforce_connection
+    url = reverse("admin:integrations_salesforceconnection_change", args=[conn.pk])
+    form = {
+        "api_cap_percent": conn.api_cap_percent, "contact_lookup_field": conn.contact_lookup_field,
+        "contact_object": conn.contact_object, "contact_email_field": conn.contact_email_field,
+    }
+    assert client.post(url, {**form, "sync_enabled": "on"}).status_code == 302
+    conn.refresh_from_db()
+    first = conn.sync_enabled_at
+    assert conn.sync_enabled is True
+    assert first is not None
+    assert client.post(url, form).status_code == 302  # unticked: paused
+    conn.refresh_from_db()
+    assert conn.sync_enabled is False
+    assert client.post(url, {**form, "sync_enabled": "on"}).status_code == 302
+    conn.refresh_from_db()
+    assert conn.sync_enabled is True
+    assert conn.sync_enabled_at == first  # re-enabling after a pause resumes, it does not skip
+
+
 def test_org_change_starts_clean_and_never_writes_old_ids(sync_conn, sim, make_send, client_admin_a, sf_connect):
     from integrations.models import SalesforceRecord
 

@@ -6,7 +6,7 @@ deploy, run ``python manage.py rotate_salesforce_tokens``, then remove the old k
 
 from django.core.management.base import BaseCommand
 
-from integrations.services import connection_tokens_rotate
+from integrations.salesforce.connection import connection_tokens_rotate
 
 
 class Command(BaseCommand):

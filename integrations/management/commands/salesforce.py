@@ -9,9 +9,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from engagement.models import Campaign
-from integrations import sync_selectors
 from integrations.models import SalesforceConnection
-from integrations.salesforce import sync
+from integrations.salesforce import selectors, sync
 from integrations.salesforce.schedule import next_run_at
 from thankview.models import Portal
 
@@ -59,10 +58,10 @@ class Command(BaseCommand):
             w(f"  banner: {conn.get_error_kind_display()} — {conn.error_code} {conn.error_message}")
         if conn.api_usage_max:
             w(f"  API usage: {conn.api_usage_used}/{conn.api_usage_max}")
-        last = sync_selectors.last_run(portal=portal)
+        last = selectors.last_run(portal=portal)
         w(f"  last run: {last.started_at:%Y-%m-%d %H:%M} UTC {last.get_outcome_display()} ({last.summary()})" if last else "  last run: none")
         nxt = next_run_at() if conn.sync_enabled else None
         w(f"  next run: {nxt:%Y-%m-%d %H:%M} UTC" if nxt else "  next run: not scheduled")
         if conn.org_id:
-            t = sync_selectors.record_totals(portal=portal, org_id=conn.org_id)
+            t = selectors.record_totals(portal=portal, org_id=conn.org_id)
             w(f"  records: {t['synced']} synced, {t['unmatched']} unmatched, {t['failed']} failed")

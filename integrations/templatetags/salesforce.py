@@ -1,10 +1,11 @@
-"""Template helpers of issue 6: the connection's API budget for the settings page."""
+"""Salesforce template tags: ``{% load salesforce %}``."""
 
 import math
 
 from django import template
 
 from ..salesforce import budget
+from ..salesforce.selectors import send_sync_status
 
 register = template.Library()
 
@@ -29,3 +30,9 @@ def api_budget(connection):
     maximum = out["daily_max"] or connection.api_usage_max
     out["cap_calls"] = math.floor(maximum * connection.api_cap_percent / 100) if maximum else None
     return out
+
+
+@register.simple_tag
+def sync_status_for(send):
+    """``{% sync_status_for send as sf %}``: the send's Salesforce sync status (dict)."""
+    return send_sync_status(send)

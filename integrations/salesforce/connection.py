@@ -1,7 +1,5 @@
-"""Operations on the Salesforce connection: connect, disconnect, check, record health.
-
-Health is written with targeted ``update()`` calls on plain columns, so a sync run, a
-"Check again" and a page view never overwrite each other's fields.
+"""A portal's Salesforce connection: Connect (OAuth state, code exchange), Reconnect to another
+org, Disconnect, the connection check behind the setup checklist, token key rotation.
 
 Reconnecting to a *different* org (its org id differs) is recorded: ``previous_org_id`` and
 ``org_changed_at`` are set and the ``salesforce_org_changed`` signal is sent. The sync keys
@@ -14,21 +12,18 @@ from __future__ import annotations
 import logging
 import time
 
-from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
 from django.dispatch import Signal
-from django.urls import reverse
 from django.utils import timezone
 
-from thankview.models import Membership
-
-from .models import FieldMapping, SalesforceConnection
-from .salesforce import errors, oauth
-from .salesforce.client import SalesforceClient
-from .salesforce.errors import MappingError, PermissionDenied, SalesforceError, SessionExpired
-from .salesforce.mapping import mappings_for, type_problem
-from .salesforce.schema import OBJECT, Checklist, checklist, describe_from_cache, summarize
+from ..models import SalesforceConnection
+from . import errors, oauth
+from .banners import CLEARED, connection_record_error, connection_record_success
+from .client import SalesforceClient
+from .crypto import rotate
+from .errors import MappingError, PermissionDenied, SalesforceError
+from .mapping import mappings_for
+from .schema import OBJECT, Checklist, checklist, describe_from_cache, summarize
 
 log = logging.getLogger(__name__)
 
@@ -39,9 +34,6 @@ salesforce_org_changed = Signal()
 OAUTH_STATES_KEY = "salesforce_oauth_states"
 OAUTH_STATE_TTL_SECONDS = 600
 OAUTH_STATES_MAX = 5
-
-
-# --- selectors --------------------------------------------------------------------------
 
 
 def connection_get_or_create(portal) -> SalesforceConnection:
@@ -115,6 +107,16 @@ def connection_connect(*, portal, user, code: str, code_verifier: str, login_url
     )
     probe.access_token = token["access_token"]
     probe.refresh_token = token.get("refresh_token", "")
+    identity = _identity_confirm(probe=probe, token=token, login_url=login_url, org_id=org_id)
+    # Salesforce has answered; only now open a transaction (no network calls inside it).
+    with transaction.atomic():
+        return _connection_store(portal=portal, user=user, token=token, identity=identity, probe=probe,
+                                 login_url=login_url, environment=environment, org_id=org_id, user_id=user_id)
+
+
+def _identity_confirm(*, probe, token, login_url, org_id) -> dict:
+    """Check the new token: it must come with a refresh token and belong to the authorized
+    org. On any failure revoke it (best effort) and raise."""
     try:
         if not token.get("refresh_token"):
             raise errors.OAuthFailed(
@@ -131,24 +133,19 @@ def connection_connect(*, portal, user, code: str, code_verifier: str, login_url
         except SalesforceError:
             log.warning("Could not revoke the token of a failed Salesforce connect", exc_info=True)
         raise
-
-    # Salesforce has answered; only now open a transaction (no network calls inside it).
-    with transaction.atomic():
-        return _connection_store(portal=portal, user=user, token=token, identity=identity, probe=probe,
-                                 login_url=login_url, environment=environment, org_id=org_id, user_id=user_id)
+    return identity
 
 
 def _connection_store(*, portal, user, token, identity, probe, login_url, environment, org_id, user_id):
     SalesforceConnection.objects.get_or_create(portal=portal)  # a row to lock, even on the first connect
     conn = SalesforceConnection.objects.select_for_update().get(portal=portal)
     now = timezone.now()
-    if conn.org_id and conn.org_id[:15] != org_id[:15]:
-        conn.previous_org_id = conn.org_id
-        conn.org_changed_at = now
-        org_changed = True
-    else:
-        org_changed = False
     old_org = conn.org_id
+    org_changed = bool(old_org and old_org[:15] != org_id[:15])
+    if org_changed:
+        conn.previous_org_id = old_org
+        conn.org_changed_at = now
+        conn.schema_cache = {}
     conn.status = SalesforceConnection.Status.CONNECTED
     conn.environment = environment
     conn.login_url = login_url
@@ -162,10 +159,8 @@ def _connection_store(*, portal, user, token, identity, probe, login_url, enviro
     conn.connected_at = now
     conn.connected_by = user
     conn.last_success_at = now
-    conn.error_kind, conn.error_code, conn.error_message, conn.error_detail = "", "", "", {}
-    conn.error_since = conn.error_notified_at = None
-    if org_changed:
-        conn.schema_cache = {}
+    for name, value in CLEARED.items():
+        setattr(conn, name, value)
     conn.save()
     if org_changed:
         transaction.on_commit(
@@ -191,82 +186,14 @@ def connection_disconnect(*, connection: SalesforceConnection) -> tuple[bool, st
         status=SalesforceConnection.Status.DISCONNECTED,
         access_token_enc="",
         refresh_token_enc="",
-        error_kind="",
-        error_code="",
-        error_message="",
-        error_detail={},
-        error_since=None,
-        error_notified_at=None,
+        **CLEARED,
         updated_at=timezone.now(),
     )
     connection.refresh_from_db()
     return revoked, detail
 
 
-# --- health ------------------------------------------------------------------------------
-
-
-def connection_record_error(*, connection: SalesforceConnection, error: SalesforceError) -> bool:
-    """Store ``error`` as the connection's current problem; email admins when a new kind starts.
-
-    Returns True when this error started a new banner (and the admins were emailed). An
-    error without a banner kind (rate limit, not found) is stored as the last error only.
-    """
-    kind = error.kind if error.kind in errors.STORED_KINDS else ""
-    now = timezone.now()
-    fields = {
-        "error_code": (error.code or "")[:80],
-        "error_message": error.message or "",
-        "error_detail": error.detail(),
-        "updated_at": now,
-    }
-    if isinstance(error, SessionExpired):
-        fields["status"] = SalesforceConnection.Status.EXPIRED
-    qs = SalesforceConnection.objects.filter(pk=connection.pk)
-    started = 0
-    if kind:
-        # Conditional update: only the writer that changes the kind starts the banner, so
-        # admins get one email per new problem, not one per run or per worker.
-        started = qs.exclude(error_kind=kind).update(error_kind=kind, error_since=now, error_notified_at=now, **fields)
-    if not started:
-        qs.update(**({"error_kind": kind} if not kind else {}), **fields)
-    connection.refresh_from_db()
-    if started:
-        transaction.on_commit(lambda: _email_admins(connection, kind, error))
-    return bool(started)
-
-
-def connection_record_success(*, connection: SalesforceConnection) -> None:
-    """Clear the stored banner after a successful check or run."""
-    now = timezone.now()
-    updates = {
-        "error_kind": "", "error_code": "", "error_message": "", "error_detail": {}, "error_since": None,
-        "error_notified_at": None, "last_success_at": now, "updated_at": now,
-    }
-    if connection.has_tokens:
-        updates["status"] = SalesforceConnection.Status.CONNECTED
-    SalesforceConnection.objects.filter(pk=connection.pk).update(**updates)
-    connection.refresh_from_db()
-
-
-def _email_admins(connection, kind, error):
-    banner = errors.BANNERS[kind]
-    portal = connection.portal
-    recipients = list(
-        Membership.objects.filter(portal=portal, role=Membership.Role.ADMIN)
-        .exclude(user__email="")
-        .values_list("user__email", flat=True)
-    )
-    if not recipients:
-        return
-    url = settings.SITE_URL + reverse("integrations:salesforce_settings", args=[portal.slug])
-    steps = "\n".join(f"{i}. {s}" for i, s in enumerate(banner["steps"], 1))
-    body = (
-        f"{banner['problem']}\n\nHow to fix:\n{steps}\n\n"
-        f"Salesforce said: {error.code} {error.message}\n\nSalesforce Settings: {url}\n\n"
-        "You will not get another email about this problem until it is fixed."
-    )
-    send_mail(f"[{portal.name}] Salesforce: {banner['title']}", body, None, recipients, fail_silently=True)
+# --- connection health: the setup checklist ----------------------------------------------
 
 
 def connection_check(*, connection: SalesforceConnection, describe=None) -> Checklist | None:
@@ -307,73 +234,7 @@ def connection_checklist(connection: SalesforceConnection | None) -> Checklist |
     return checklist(describe, mappings_for(connection.portal), connection=connection)
 
 
-# --- mappings ----------------------------------------------------------------------------
-
-
-class MappingRefused(Exception):
-    pass
-
-
-def _fresh_describe(connection) -> dict:
-    try:
-        describe = SalesforceClient(connection).describe_or_none(OBJECT)
-    except SalesforceError as e:
-        connection_record_error(connection=connection, error=e)
-        raise MappingRefused(f"Could not check the field in Salesforce: {e.user_message} ({e.code})") from e
-    if describe is None:
-        raise MappingRefused(f"Salesforce has no {OBJECT} object; create it first (see the checklist).")
-    return describe
-
-
-def mapping_save(*, connection, mapping: FieldMapping | None, target_field: str, source: str, constant_value: str = "") -> FieldMapping:
-    """Create or retarget a mapping after checking it against a fresh describe.
-
-    Refuses (``MappingRefused``) a field that does not exist, is not createable, is a lookup
-    or is owned by the sync, a type that would not fit, and a second mapping to the same field.
-    """
-    from .salesforce.schema import SYNC_OWNED, field_info
-
-    portal = connection.portal
-    target_field = target_field.strip()
-    if target_field in SYNC_OWNED or target_field.lower() == connection.contact_lookup_field.lower():
-        raise MappingRefused(f"ThankView fills {target_field} itself; it cannot be mapped.")
-    describe = _fresh_describe(connection)
-    f = field_info(describe, target_field)
-    if f is None:
-        raise MappingRefused(f"{OBJECT} has no field {target_field}. Check the API name (it ends in __c).")
-    target_field = f["name"]  # canonical case
-    clash = FieldMapping.objects.filter(portal=portal, target_field__iexact=target_field)
-    if mapping is not None:
-        clash = clash.exclude(pk=mapping.pk)
-    other = clash.first()
-    if other is not None and other.enabled:
-        raise MappingRefused(f"{target_field} already has a mapping; edit that one instead.")
-    problem = type_problem(source, f, constant_value=constant_value)
-    if problem:
-        raise MappingRefused(problem)
-    with transaction.atomic():
-        if other is not None:  # a removed mapping to this field: replace it
-            other.delete()
-        if mapping is None:
-            mapping = FieldMapping(portal=portal)
-        mapping.target_field = target_field
-        mapping.source = source
-        mapping.constant_value = constant_value if source == FieldMapping.Source.CONSTANT else ""
-        mapping.enabled = True
-        mapping.save()
-    # The describe is fresh: re-run the checklist so a fixed mapping clears its banner.
-    connection_check(connection=connection, describe=describe)
-    return mapping
-
-
-def mapping_remove(*, connection, mapping: FieldMapping) -> None:
-    """Stop sending a field (kept as a disabled row, so the default does not come back)."""
-    FieldMapping.objects.filter(pk=mapping.pk).update(enabled=False, updated_at=timezone.now())
-    # Re-evaluate the banner from the cached describe: removing a mapping to a deleted
-    # field fixes the problem without asking Salesforce again.
-    describe = describe_from_cache(connection.schema_cache)
-    if connection.schema_cache:
-        connection_check(connection=connection, describe=describe or {})
+# --- token key rotation ------------------------------------------------------------------
 
 
 def connection_tokens_rotate() -> int:
@@ -382,8 +243,6 @@ def connection_tokens_rotate() -> int:
     Key rotation: put the new key first, run this (``manage.py rotate_salesforce_tokens``),
     then drop the old key. Returns how many connections were rewritten.
     """
-    from .salesforce.crypto import rotate
-
     n = 0
     for conn in SalesforceConnection.objects.exclude(access_token_enc="", refresh_token_enc="").only("pk", "access_token_enc", "refresh_token_enc"):
         SalesforceConnection.objects.filter(pk=conn.pk, access_token_enc=conn.access_token_enc).update(

@@ -1,7 +1,7 @@
 from django import forms
 
-from .models import FieldMapping, SalesforceConnection
-from .salesforce import oauth
+from ..models import FieldMapping, SalesforceConnection
+from . import oauth
 
 ENV = SalesforceConnection.Environment
 

@@ -1,0 +1,88 @@
+"""Changing a portal's field mappings from the settings page: save (checked against a fresh
+describe of ``ThankView__c``) and remove. Each change re-runs the setup checklist, so a
+fixed mapping clears its banner at once.
+
+Kept apart from ``mapping.py`` (sources, values, type checks), which the connection check
+itself reads: this module sits above ``connection.py``, that one below it.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from ..models import FieldMapping
+from .banners import connection_record_error
+from .client import SalesforceClient
+from .connection import connection_check
+from .errors import SalesforceError
+from .mapping import type_problem
+from .schema import OBJECT, SYNC_OWNED, describe_from_cache, field_info
+
+
+class MappingRefused(Exception):
+    pass
+
+
+def mapping_save(*, connection, mapping: FieldMapping | None, target_field: str, source: str, constant_value: str = "") -> FieldMapping:
+    """Create or retarget a mapping after checking it against a fresh describe.
+
+    Refuses (``MappingRefused``) a field that does not exist, is not createable, is a lookup
+    or is owned by the sync, a type that would not fit, and a second mapping to the same field.
+    """
+    target_field = target_field.strip()
+    if target_field in SYNC_OWNED or target_field.lower() == connection.contact_lookup_field.lower():
+        raise MappingRefused(f"ThankView fills {target_field} itself; it cannot be mapped.")
+    describe = _fresh_describe(connection)
+    f = field_info(describe, target_field)
+    if f is None:
+        raise MappingRefused(f"{OBJECT} has no field {target_field}. Check the API name (it ends in __c).")
+    target_field = f["name"]  # canonical case
+    other = _same_target(connection.portal, target_field, mapping)
+    if other is not None and other.enabled:
+        raise MappingRefused(f"{target_field} already has a mapping; edit that one instead.")
+    problem = type_problem(source, f, constant_value=constant_value)
+    if problem:
+        raise MappingRefused(problem)
+    with transaction.atomic():
+        if other is not None:  # a removed mapping to this field: replace it
+            other.delete()
+        if mapping is None:
+            mapping = FieldMapping(portal=connection.portal)
+        mapping.target_field = target_field
+        mapping.source = source
+        mapping.constant_value = constant_value if source == FieldMapping.Source.CONSTANT else ""
+        mapping.enabled = True
+        mapping.save()
+    # The describe is fresh: re-run the checklist so a fixed mapping clears its banner.
+    connection_check(connection=connection, describe=describe)
+    return mapping
+
+
+def mapping_remove(*, connection, mapping: FieldMapping) -> None:
+    """Stop sending a field (kept as a disabled row, so the default does not come back)."""
+    FieldMapping.objects.filter(pk=mapping.pk).update(enabled=False, updated_at=timezone.now())
+    # Re-evaluate the banner from the cached describe: removing a mapping to a deleted
+    # field fixes the problem without asking Salesforce again.
+    describe = describe_from_cache(connection.schema_cache)
+    if connection.schema_cache:
+        connection_check(connection=connection, describe=describe or {})
+
+
+def _fresh_describe(connection) -> dict:
+    try:
+        describe = SalesforceClient(connection).describe_or_none(OBJECT)
+    except SalesforceError as e:
+        connection_record_error(connection=connection, error=e)
+        raise MappingRefused(f"Could not check the field in Salesforce: {e.user_message} ({e.code})") from e
+    if describe is None:
+        raise MappingRefused(f"Salesforce has no {OBJECT} object; create it first (see the checklist).")
+    return describe
+
+
+def _same_target(portal, target_field: str, mapping: FieldMapping | None) -> FieldMapping | None:
+    """Another mapping row (enabled or removed) of this portal to the same field."""
+    clash = FieldMapping.objects.filter(portal=portal, target_field__iexact=target_field)
+    if mapping is not None:
+        clash = clash.exclude(pk=mapping.pk)
+    return clash.first()
