@@ -2,9 +2,9 @@
 contact object. Tokens are never shown (their columns are excluded from every form)."""
 
 from django.contrib import admin
-from django.utils import timezone
 
 from .models import FieldMapping, SalesforceConnection
+from .salesforce import support
 
 
 @admin.register(SalesforceConnection)
@@ -37,12 +37,11 @@ class SalesforceConnectionAdmin(admin.ModelAdmin):
         return obj.has_tokens
 
     def save_model(self, request, obj, form, change):
-        if "sync_enabled" in form.changed_data:
-            # The first enable fixes the moment older sends stop being due (a pause and
-            # re-enable resumes where the sync left off; see salesforce.sync.sync_enable).
-            if obj.sync_enabled and obj.sync_enabled_at is None:
-                obj.sync_enabled_at = timezone.now()
         super().save_model(request, obj, form, change)
+        if "sync_enabled" in form.changed_data:
+            # The same services as the actions and ``manage.py salesforce`` (the first enable
+            # fixes sync_enabled_at; see salesforce.support).
+            (support.sync_enable if obj.sync_enabled else support.sync_pause)(connection=obj)
 
 
 @admin.register(FieldMapping)

@@ -15,7 +15,7 @@ from django.template.response import TemplateResponse
 from engagement.models import Campaign
 
 from .models import SalesforceConnection, SalesforceRecord, SyncRun
-from .salesforce import sync
+from .salesforce import support
 
 
 @admin.register(SyncRun)
@@ -62,7 +62,7 @@ class SalesforceRecordAdmin(admin.ModelAdmin):
 
 @admin.action(description="Enable sync")
 def enable_sync(modeladmin, request, queryset):
-    done = [c.portal.slug for c in queryset.select_related("portal") if sync.sync_enable(connection=c)]
+    done = [c.portal.slug for c in queryset.select_related("portal") if support.sync_enable(connection=c)]
     modeladmin.message_user(
         request, f"Sync enabled for {', '.join(done)}." if done else "Sync was already enabled.", messages.SUCCESS
     )
@@ -70,7 +70,7 @@ def enable_sync(modeladmin, request, queryset):
 
 @admin.action(description="Pause sync")
 def pause_sync(modeladmin, request, queryset):
-    done = [c.portal.slug for c in queryset.select_related("portal") if sync.sync_pause(connection=c)]
+    done = [c.portal.slug for c in queryset.select_related("portal") if support.sync_pause(connection=c)]
     modeladmin.message_user(
         request, f"Sync paused for {', '.join(done)}." if done else "Sync was already paused.", messages.SUCCESS
     )
@@ -107,7 +107,7 @@ def resync_campaigns(modeladmin, request, queryset):
         })
     for campaign in campaigns:
         try:
-            n = sync.campaign_resync(campaign=campaign, requested_by=request.user)
+            n = support.campaign_resync(campaign=campaign, requested_by=request.user)
         except ValueError as e:
             modeladmin.message_user(request, f"{campaign}: {e}", messages.ERROR)
             continue
