@@ -41,7 +41,7 @@ from django.utils import timezone
 from .. import services  # the connection's health: the setup checklist, banners
 from ..models import SalesforceConnection, SyncRun
 from . import batch, budget, errors
-from .client import SalesforceClient
+from .client import SalesforceClient, chunks
 from .context import RunContext
 from .dedupe import external_id_for
 from .due import cutoff_for, due_send_ids
@@ -219,8 +219,7 @@ def _write_due(ctx: RunContext, writer: Writer) -> None:
         if writer.match_ahead:
             ctx.spend_check()
             matches = batch.matches_ahead(ctx, window)
-        for start in range(0, len(window), writer.batch_size):
-            send_ids = window[start : start + writer.batch_size]
+        for send_ids in chunks(window, writer.batch_size):
             ctx.spend_check()
             ctx.run.due += len(send_ids)
             batch.batch_write(ctx, send_ids, writer=writer, matches=matches)

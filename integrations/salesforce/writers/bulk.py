@@ -40,6 +40,7 @@ from django.conf import settings
 
 from .. import dedupe, due, records
 from ..batch import batch_write, owned_fields
+from ..client import chunks
 from ..context import RunContext
 from .base import Batch, BatchResult, Writer
 from .bulk_jobs import JOB_CALLS, run_job, settle_open_jobs
@@ -254,8 +255,7 @@ class _Spool:
 
 def _write_leftovers(ctx: RunContext, items) -> None:
     """Insert items whose key was not unique in the job: Collections creates, after markers."""
-    for start in range(0, len(items), due.BATCH_SIZE):
-        chunk = items[start : start + due.BATCH_SIZE]
+    for chunk in chunks(items, due.BATCH_SIZE):
         result = write_batch(
             ctx.client, chunk, external_id=None,
             before_create=lambda part: dedupe.mark_attempts_of(ctx, [i.send_id for i in part]),
@@ -273,6 +273,6 @@ def _recreate(ctx: RunContext, send_ids: list[int]) -> None:
     """Records deleted in Salesforce: forget the id and run the sends through Collections
     (matched again, then created)."""
     records.forget(ctx, send_ids)
-    for start in range(0, len(send_ids), due.BATCH_SIZE):
+    for part in chunks(send_ids, due.BATCH_SIZE):
         ctx.spend_check()
-        batch_write(ctx, send_ids[start : start + due.BATCH_SIZE], writer=CollectionsWriter())
+        batch_write(ctx, part, writer=CollectionsWriter())
