@@ -216,7 +216,7 @@ def _child_sync(portal_id: int) -> None:
     from django.urls import get_resolver
 
     from integrations.models import BulkJob
-    from integrations.salesforce.sync import sync_portal_run
+    from integrations.salesforce.run import sync_portal_run
     from thankview.models import Portal
 
     portal = Portal.objects.get(pk=portal_id)

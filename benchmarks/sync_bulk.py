@@ -9,7 +9,7 @@ thousands". For each size (``--sizes`` and ``--n``):
 1. A fresh simulator org (``sim.reset``) with N Contacts and the N ``ThankView__c`` records a
    previous sync wrote; a portal connected through the simulator's real OAuth flow, sync
    enabled, N sends with events and their ``SalesforceRecord`` rows; then
-   ``sync.campaign_resync`` (what the admin action does) makes all N due.
+   ``support.campaign_resync`` (what the admin action does) makes all N due.
 2. ONE sync run (``sync_portal_run``, the code beat runs) in a child process, so its peak
    RSS (VmHWM) is the sync's own. More than ``SALESFORCE_BULK_THRESHOLD`` (2,000) are due,
    so it writes with Bulk API 2.0: one update job keyed by ``Id``.
@@ -54,7 +54,7 @@ def prepare(sim, n: int, *, backfill: bool = False):
 
     from engagement.models import Campaign
     from integrations.models import SalesforceRecord
-    from integrations.salesforce import sync
+    from integrations.salesforce import support
     from thankview.models import Portal
 
     sim.reset()
@@ -84,7 +84,7 @@ def prepare(sim, n: int, *, backfill: bool = False):
             for s, rid, cid in zip(sends, record_ids, sf_contacts)
         ])
     if not backfill:
-        assert sync.campaign_resync(campaign=campaign) == n
+        assert support.campaign_resync(campaign=campaign) == n
     return portal
 
 

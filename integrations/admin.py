@@ -17,12 +17,12 @@ from django.utils import timezone
 from engagement.admin import campaign_action_register
 
 from .models import FieldMapping, SalesforceConnection, SalesforceRecord, SyncRun
-from .salesforce import budget, sync
+from .salesforce import budget, support
 
 
 @admin.action(description="Enable sync")
 def enable_sync(modeladmin, request, queryset):
-    done = [c.portal.slug for c in queryset.select_related("portal") if sync.sync_enable(connection=c)]
+    done = [c.portal.slug for c in queryset.select_related("portal") if support.sync_enable(connection=c)]
     modeladmin.message_user(
         request, f"Sync enabled for {', '.join(done)}." if done else "Sync was already enabled.", messages.SUCCESS
     )
@@ -30,7 +30,7 @@ def enable_sync(modeladmin, request, queryset):
 
 @admin.action(description="Pause sync")
 def pause_sync(modeladmin, request, queryset):
-    done = [c.portal.slug for c in queryset.select_related("portal") if sync.sync_pause(connection=c)]
+    done = [c.portal.slug for c in queryset.select_related("portal") if support.sync_pause(connection=c)]
     modeladmin.message_user(
         request, f"Sync paused for {', '.join(done)}." if done else "Sync was already paused.", messages.SUCCESS
     )
@@ -67,15 +67,11 @@ class SalesforceConnectionAdmin(admin.ModelAdmin):
         return obj.has_tokens
 
     def save_model(self, request, obj, form, change):
-        # Ticking "Sync enabled" goes through the same services as the actions and the
-        # command, so the first enable fixes sync_enabled_at in one place.
-        toggled = "sync_enabled" in form.changed_data
-        wanted = obj.sync_enabled
-        if toggled:
-            obj.sync_enabled = not wanted  # saved unchanged; the service flips it
         super().save_model(request, obj, form, change)
-        if toggled:
-            (sync.sync_enable if wanted else sync.sync_pause)(connection=obj)
+        if "sync_enabled" in form.changed_data:
+            # The same services as the actions and ``manage.py salesforce`` (the first enable
+            # fixes sync_enabled_at; see salesforce.support).
+            (support.sync_enable if obj.sync_enabled else support.sync_pause)(connection=obj)
 
 
 @admin.register(FieldMapping)
@@ -145,7 +141,7 @@ def resync_campaigns(modeladmin, request, queryset):
         })
     for campaign in campaigns:
         try:
-            n = sync.campaign_resync(campaign=campaign, requested_by=request.user)
+            n = support.campaign_resync(campaign=campaign, requested_by=request.user)
         except ValueError as e:
             modeladmin.message_user(request, f"{campaign}: {e}", messages.ERROR)
             continue

@@ -1,7 +1,7 @@
 """A portal's Salesforce connection: org, encrypted tokens, health and support switches.
 
 Connection health lives in plain columns (status, error kind/code/message, since when, last
-success), written with one targeted ``update()`` by ``integrations.services``; the banners
+success), written with one targeted ``update()`` by ``integrations.salesforce.banners``; the banners
 and the settings page read them. Tokens are stored encrypted (``integrations.salesforce.crypto``,
 MultiFernet over ``FIELD_ENCRYPTION_KEYS``) and are never shown anywhere.
 """

@@ -6,12 +6,13 @@ in ``GET /limits``, and ``Sforce-Limit-Info: api-usage=used/max`` on every answe
 their share too, so a run may spend at most the smaller of:
 
 1. the org **reserve**: the run stops before the org's remaining requests fall below
-   ``SALESFORCE_API_RESERVE_PERCENT`` of the maximum (issue 5);
+   ``SALESFORCE_API_RESERVE_PERCENT`` of the maximum;
 2. the portal **cap**: support sets ``SalesforceConnection.api_cap_percent`` (default 50 %)
    in Django admin; the portal's sync calls of the last 24 hours (the ``SyncRun.api_calls``
    of its runs) plus this run's may not exceed that share of the org's daily maximum.
 
-A run that reaches either stops cleanly (``SyncRun`` outcome ``api_reserve`` or ``api_cap``
+A run reads ``/limits`` once (``run_budget_read``) and checks before each batch or Bulk job
+that what it may take still fits (``RunBudget.check``). A run that reaches either stops cleanly (``SyncRun`` outcome ``api_reserve`` or ``api_cap``
 with the figures in its message); the sends not written stay due and the next cycle resumes.
 
 ``estimate_calls`` is the arithmetic behind the admin's "Re-sync selected campaigns"
@@ -29,11 +30,16 @@ from django.conf import settings
 from django.db.models import Sum
 from django.utils import timezone
 
-from .client import COLLECTION_LIMIT
+from engagement.models import Send
+
+from ..models import SalesforceRecord, SyncRun
+from .client import COLLECTION_LIMIT, SalesforceClient
+from .errors import SalesforceError
+from .writers import bulk as bulk_writer
 
 # Calls of one Bulk API 2.0 job: create, upload, UploadComplete, successful results, and a
 # few polls (the backoff starts at SALESFORCE_BULK_POLL_INITIAL_SECONDS); failed results
-# only when rows failed. See bulk.py.
+# only when rows failed. See writers/bulk_jobs.py.
 BULK_JOB_FIXED_CALLS = 4
 BULK_JOB_POLLS_ESTIMATE = 3
 # Rows per Bulk job: Salesforce accepts up to 150 MB of CSV per job; simple-salesforce and
@@ -49,6 +55,9 @@ EMAILS_PER_QUERY = 300
 EMAILS_PER_COMPOSITE_QUERY = 2_000
 COMPOSITE_QUERIES_PER_CALL = 5
 MATCH_QUERIES_PER_BATCH = 2
+# The most API calls one batch can take: 4 matching queries (more only for very long
+# email lists), 1 converted-Lead check, 1 adoption query, update + create (+ re-create).
+BATCH_CALL_ALLOWANCE = 10
 
 
 class BudgetReached(Exception):
@@ -69,14 +78,20 @@ class RunBudget:
     cap_left: int  # calls before the portal cap
     reserve_percent: int
     cap_percent: int
+    calls_at_read: int = 0  # the run's calls when it read /limits
 
     @property
     def left(self) -> int:
         return min(self.reserve_left, self.cap_left)
 
-    def stop(self) -> BudgetReached:
-        from ..models import SyncRun
+    def check(self, calls: int, need: int | None = None) -> None:
+        """Raise ``BudgetReached`` unless ``need`` more calls (by default one batch's) fit,
+        the run having made ``calls`` so far."""
+        need = BATCH_CALL_ALLOWANCE if need is None else need
+        if self.left - (calls - self.calls_at_read) < need:
+            raise self.stop()
 
+    def stop(self) -> BudgetReached:
         if self.cap_left <= self.reserve_left:
             return BudgetReached(
                 f"Stopped at this portal's API cap: {self.cap_percent}% of the org's {self.maximum:,} daily requests "
@@ -110,8 +125,6 @@ def limits_record(*, connection, limits: dict, now: datetime | None = None) -> N
 
 
 def portal_calls_last_24h(*, portal_id: int, now: datetime | None = None, exclude_run_id: int | None = None) -> int:
-    from ..models import SyncRun
-
     now = now or timezone.now()
     qs = SyncRun.objects.filter(portal_id=portal_id, started_at__gt=now - timedelta(hours=24))
     if exclude_run_id:
@@ -144,7 +157,21 @@ def run_budget(*, connection, limits: dict, run=None, calls_so_far: int = 0, now
         cap_left=cap_calls - used - calls_so_far,
         reserve_percent=reserve_percent,
         cap_percent=cap_percent,
+        calls_at_read=calls_so_far,
     )
+
+
+def run_budget_read(*, client: SalesforceClient, run: SyncRun) -> RunBudget | None:
+    """A run reads ``/limits`` (one call), keeps it on the connection and the run, and stops
+    at once if the org reserve or the portal's cap is already reached."""
+    limits = client.limits()
+    limits_record(connection=client.connection, limits=limits)
+    budget = run_budget(connection=client.connection, limits=limits, run=run, calls_so_far=client.api_calls)
+    if budget is None:
+        return None
+    run.api_remaining, run.api_max = budget.remaining, budget.maximum
+    budget.check(client.api_calls)
+    return budget
 
 
 # --- estimate ---------------------------------------------------------------------------
@@ -186,15 +213,13 @@ def collections_calls(sends: int, to_match: int = 0) -> int:
 
 def bulk_calls(sends: int, to_match: int = 0) -> int:
     """Calls of a run writing ``sends`` with Bulk API 2.0: known records in an update job,
-    new ones in an insert/upsert job; matching ``bulk.MATCH_WINDOW`` sends at a time."""
+    new ones in an insert/upsert job; matching ``writers.bulk.MATCH_WINDOW`` sends at a time."""
     if not sends:
         return 0
-    from .bulk import MATCH_WINDOW
-
     known = sends - to_match
     jobs = sum(math.ceil(n / BULK_ROWS_PER_JOB_ESTIMATE) for n in (known, to_match) if n)
     per_job = BULK_JOB_FIXED_CALLS + BULK_JOB_POLLS_ESTIMATE
-    return RUN_FIXED_CALLS + jobs * per_job + _matching_calls(to_match, MATCH_WINDOW)
+    return RUN_FIXED_CALLS + jobs * per_job + _matching_calls(to_match, bulk_writer.MATCH_WINDOW)
 
 
 def estimate_calls(*, sends: int, to_match: int, threshold: int | None = None) -> Estimate:
@@ -241,12 +266,6 @@ def resync_estimate(*, connection, campaigns, live: bool = True) -> ResyncEstima
     Reads ``/limits`` live (one API call, ``live``); if Salesforce cannot be asked, the last
     known figures (from the latest run or ``Sforce-Limit-Info``) are shown and labelled so.
     """
-    from engagement.models import Send
-
-    from ..models import SalesforceRecord
-    from .client import SalesforceClient
-    from .errors import SalesforceError
-
     out = ResyncEstimate(portal=connection.portal if connection else None, connection=connection, campaigns=campaigns)
     if connection is None or not connection.org_id or not connection.has_tokens:
         out.problem = "Not connected to Salesforce: nothing can be re-synced."

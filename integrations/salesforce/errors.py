@@ -1,13 +1,28 @@
-"""Our Salesforce exception classes, and the words the user sees for each.
+"""Every Salesforce failure, classified once: our exception classes, the words the user sees
+for each, and the readers of Salesforce's error shapes.
 
-``client.py`` turns every Salesforce / HTTP failure into one of these (chained with
-``raise ... from``); nothing else in the product parses Salesforce error JSON. Each class
-says whether retrying can help (``permanent``) and which banner of the guide's "Error
-Messages and Fixes" it raises (``kind``). The banner texts below are the guide's "How to
-fix" steps; the raw Salesforce code and message are only ever shown as *detail*.
+Each class says whether retrying can help (``permanent``), which banner of the guide's
+"Error Messages and Fixes" it raises (``kind``) and how a sync run that it stops ends
+(``run_outcome``). The banner texts below are the guide's "How to fix" steps; the raw
+Salesforce code and message are only ever shown as *detail*.
+
+Salesforce reports failures in four shapes, each read here and nowhere else:
+
+1. a REST error answer (a JSON array of ``{errorCode, message, fields}``, reference §2.1):
+   ``response_error`` (the client raises it, chained with ``raise ... from``);
+2. a record's errors inside an sObject Collections answer: ``record_errors``;
+3. a Bulk API 2.0 result row's ``sf__Error`` cell: ``bulk_row_error``; a failed job:
+   ``bulk_job_error``;
+4. a refused update that means the record itself is gone: ``record_gone``.
 """
 
 from __future__ import annotations
+
+from typing import Any
+
+from ..models import SyncRun
+
+Outcome = SyncRun.Outcome
 
 # Banner kinds. The first four are stored on SalesforceConnection.error_kind; "invalid_id"
 # is computed from contacts (Contact.donor_id_status == "invalid").
@@ -109,6 +124,7 @@ class SalesforceError(Exception):
     kind = ""  # banner kind; "" = no banner (recorded as the last error only)
     permanent = True
     user_message = "Salesforce refused the request."
+    run_outcome = Outcome.ERROR  # how a sync run that this error stops ends
 
     def __init__(self, message="", *, code="", fields=None, status=None):
         super().__init__(f"{code}: {message}" if code else message)
@@ -126,6 +142,7 @@ class SessionExpired(SalesforceError):
 
     kind = SESSION_EXPIRED
     user_message = "Your Salesforce session has expired or was revoked. Reconnect to Salesforce."
+    run_outcome = Outcome.SESSION_EXPIRED
 
 
 class PermissionDenied(SalesforceError):
@@ -133,6 +150,7 @@ class PermissionDenied(SalesforceError):
 
     kind = PERMISSIONS
     user_message = "The connected Salesforce user lacks API access or permissions on ThankView__c."
+    run_outcome = Outcome.PERMISSIONS
 
 
 class MappingError(SalesforceError):
@@ -140,6 +158,7 @@ class MappingError(SalesforceError):
 
     kind = MAPPING
     user_message = "A mapped Salesforce field is missing, or Salesforce requires a field ThankView isn't sending."
+    run_outcome = Outcome.MAPPING
 
 
 class InvalidId(SalesforceError):
@@ -155,6 +174,7 @@ class RateLimited(SalesforceError):
     kind = ""
     permanent = False
     user_message = "Salesforce's daily API request limit for your org is used up; the sync resumes later."
+    run_outcome = Outcome.RATE_LIMITED
 
 
 class Unavailable(SalesforceError):
@@ -163,6 +183,7 @@ class Unavailable(SalesforceError):
     kind = CONNECTION
     permanent = False
     user_message = "ThankView could not reach Salesforce."
+    run_outcome = Outcome.UNAVAILABLE
 
 
 class NotFound(SalesforceError):
@@ -206,3 +227,87 @@ def error_for(code: str, message: str = "", *, fields=None, status=None) -> Sale
     if cls is None and status is not None and status >= 500:
         cls = Unavailable
     return (cls or SalesforceError)(message, code=code, fields=fields, status=status)
+
+
+# --- 1. REST error answers ----------------------------------------------------------------
+
+
+def _first_error(content: Any) -> tuple[str, str, list[str] | None]:
+    """(errorCode, message, fields) of a REST error body (always a JSON array, §2.1)."""
+    if isinstance(content, list) and content and isinstance(content[0], dict):
+        e = content[0]
+        return e.get("errorCode") or e.get("statusCode") or "", e.get("message", ""), e.get("fields")
+    if isinstance(content, dict):  # OAuth-style or unexpected shapes
+        code = content.get("error") or content.get("errorCode") or ""
+        return code, content.get("error_description") or content.get("message", ""), None
+    if isinstance(content, bytes):
+        content = content.decode("utf-8", "replace")
+    return "", str(content or "")[:500], None
+
+
+def response_error(status: int, content: Any) -> SalesforceError:
+    """Our exception for an HTTP error answer from the REST or Bulk API."""
+    code, message, fields = _first_error(content)
+    if status >= 500 and code != "REQUEST_LIMIT_EXCEEDED":
+        return Unavailable(message or f"Salesforce answered HTTP {status}.", code=code or f"HTTP_{status}", fields=fields, status=status)
+    if not code:
+        code = {401: "INVALID_SESSION_ID", 403: "FORBIDDEN", 404: "NOT_FOUND"}.get(status, f"HTTP_{status}")
+    err = error_for(code, message, fields=fields, status=status)
+    if type(err) is SalesforceError and status == 403:
+        err = PermissionDenied(message, code=code, fields=fields, status=status)
+    return err
+
+
+# --- 2. per-record errors of sObject Collections ------------------------------------------
+
+
+def record_errors(raw: list[dict] | None) -> list[tuple[str, str, list[str]]]:
+    """(code, message, fields) of each error of one record in a Collections answer (§2.7)."""
+    return [
+        (e.get("statusCode") or e.get("errorCode") or "", e.get("message", ""), list(e.get("fields") or []))
+        for e in (raw or [])
+    ]
+
+
+# --- 3. Bulk API 2.0 -------------------------------------------------------------------------
+
+
+def bulk_row_error(cell: str) -> tuple[str, str, list[str]]:
+    """``sf__Error`` → (code, message, fields). ``CODE:message:F1,F2 --`` or ``CODE:message:--``
+    (reference §2.9; the message itself may contain colons)."""
+    text = (cell or "").strip()
+    fields: list[str] = []
+    if text.endswith(":--"):
+        body = text[:-3]
+    elif text.endswith(" --") and ":" in text:
+        body, _, tail = text[:-3].rpartition(":")
+        fields = [f.strip() for f in tail.split(",") if f.strip()]
+    else:
+        body = text
+    code, _, message = body.partition(":")
+    return code.strip(), message.strip(), fields
+
+
+def bulk_job_error(info: dict) -> SalesforceError:
+    """The error of a Bulk job that ended in a state other than JobComplete (its ``info``)."""
+    message = info.get("errorMessage") or f"Bulk API job {info.get('id')} ended in state {info.get('state')}."
+    if "Field name not found" in message or ("InvalidBatch" in message and "field" in message.lower()):
+        return error_for("INVALID_FIELD", message)
+    return SalesforceError(message, code=f"BULK_JOB_{str(info.get('state') or 'FAILED').upper()}")
+
+
+# --- 4. a refused update: is the record gone? --------------------------------------------
+
+# Update errors that mean the record itself is gone from Salesforce (reference §2.6, §3.2).
+RECORD_GONE_CODES = {"ENTITY_IS_DELETED", "NOT_FOUND", "INVALID_CROSS_REFERENCE_KEY"}
+
+
+def is_lookup_error(errors: list[tuple[str, str, list[str]]]) -> bool:
+    """True when an error points at a lookup field (the Contact is gone), not the record."""
+    return any(f and f != "Id" for _, _, fields in errors for f in fields)
+
+
+def record_gone(errors: list[tuple[str, str, list[str]]]) -> bool:
+    """True when an update was refused because the record was deleted in Salesforce: the
+    writers then create it again. A refused lookup (its Contact is gone) is not that."""
+    return bool({code for code, _, _ in errors} & RECORD_GONE_CODES) and not is_lookup_error(errors)

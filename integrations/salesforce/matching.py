@@ -2,7 +2,7 @@
 
 Batched: the sync hands over up to 200 sends' contacts at a time and this module answers
 with a handful of SOQL queries, never one per recipient. Order (the guide's "How Contact
-Matching Works", DESIGN.md §7, issue 5 item 3):
+Matching Works", DESIGN.md §7):
 
 1. A valid ``003`` Donor ID that exists in the org → that Contact (``Id IN (...)``; ``query``
    never returns deleted rows, so a Contact deleted in Salesforce no longer matches).
@@ -37,7 +37,6 @@ call, one API call each (§2.8). A batch of 10,000 emails is then one call inste
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from urllib.parse import quote_plus
 
@@ -53,6 +52,9 @@ MAX_COMPOSITE_SOQL = 90_000
 # ... and at most this many IN values, so that its rows usually fit one result batch (2,000
 # rows, §2.4): a second page costs another subrequest, which is worth an IN list of its own.
 MAX_COMPOSITE_VALUES = 2_000
+
+LEAD_ID_SOQL = "SELECT Id, IsConverted, ConvertedContactId FROM Lead WHERE Id IN ({values})"
+LEAD_EMAIL_SOQL = "SELECT Id, Email, IsConverted, ConvertedContactId, LastModifiedDate FROM Lead WHERE Email IN ({values})"
 
 
 @dataclass(frozen=True)
@@ -140,7 +142,7 @@ def _get_each(client, soqls: list[str]) -> list[list[dict]]:
     last runs at the same time on a second connection: same calls, one round trip less."""
     if len(soqls) < 2:
         return [list(client.query_all(soql)) for soql in soqls]
-    last = _in_parallel(client, lambda c: list(c.query_all(soqls[-1])))
+    last = client.in_parallel(lambda c: list(c.query_all(soqls[-1])))
     try:
         first = [list(client.query_all(soql)) for soql in soqls[:-1]]
     except BaseException:
@@ -161,7 +163,7 @@ def _newest(rows: list[dict]) -> tuple[dict, int]:
 
 def leads_by_id(client, lead_ids) -> dict[str, dict]:
     """``{lead_id: {"IsConverted": bool, "ConvertedContactId": str|None}}`` for existing Leads."""
-    rows = query_in(client, "SELECT Id, IsConverted, ConvertedContactId FROM Lead WHERE Id IN ({values})", lead_ids)
+    rows = query_in(client, LEAD_ID_SOQL, lead_ids)
     return {r["Id"]: r for r in rows}
 
 
@@ -174,169 +176,136 @@ def _donor_id18(donor_id: str) -> str | None:
 
 
 def match_contacts(client, items: list[MatchInput], *, config: MatchConfig = MatchConfig()) -> dict:
-    """``{item.key: Match}`` for every item, with at most a few queries per chunk of values."""
-    result: dict = {}
-    invalid: set = set()
-    by_contact_id: dict[str, list] = {}
-    by_lead_id: dict[str, list] = {}
+    """``{item.key: Match}`` for every item, with at most a few queries per chunk of values.
 
-    # 1. Donor IDs: validate once (contacts.salesforce_ids), split by object.
-    for item in items:
-        raw = (item.donor_id or "").strip()
-        if not raw:
-            continue
-        check = salesforce_ids.check(raw)
-        if check.ok and check.object == "Lead":
-            by_lead_id.setdefault(check.id18, []).append(item.key)
-        elif config.is_custom:
-            id18 = check.id18 if check.ok else _donor_id18(raw)
-            if id18:
-                by_contact_id.setdefault(id18, []).append(item.key)
+    1. Donor IDs are validated once (``contacts.salesforce_ids``) and split by object.
+    2. Round one: the Donor IDs, and the Contact emails of contacts without a usable Donor ID
+       (independent of each other, so asked together).
+    3. Round two, for whoever is still unmatched: Contact by email where round one did not
+       ask yet (a Donor ID that found nothing), and Lead by email. A Lead row only counts for
+       an email no Contact has, so both go in the same round.
+    4. Lead by email for whoever is still unmatched.
+    5. Everyone gets an answer; invalid Donor IDs are flagged whatever email found.
+    """
+    m = _Matching(client, items, config)
+    m.split_donor_ids()
+    m.round_one()
+    lead_rows = m.round_two()
+    m.apply_lead_emails(lead_rows)
+    return m.answer()
+
+
+class _Matching:
+    """The state of one ``match_contacts`` call, its steps as methods."""
+
+    def __init__(self, client, items: list[MatchInput], config: MatchConfig):
+        self.client, self.items, self.config = client, items, config
+        self.result: dict = {}
+        self.invalid: set = set()
+        self.by_contact_id: dict[str, list] = {}
+        self.by_lead_id: dict[str, list] = {}
+        self.first_emails: dict[str, list] = {}
+        self.first_rows: list[dict] = []
+        ef = config.email_field
+        self.contact_email_soql = f"SELECT Id, {ef}, LastModifiedDate FROM {config.contact_object} WHERE {ef} IN ({{values}})"
+        self.contact_id_soql = f"SELECT Id FROM {config.contact_object} WHERE Id IN ({{values}})"
+
+    def split_donor_ids(self) -> None:
+        """Step 1."""
+        for item in self.items:
+            raw = (item.donor_id or "").strip()
+            if not raw:
+                continue
+            check = salesforce_ids.check(raw)
+            if check.ok and check.object == "Lead":
+                self.by_lead_id.setdefault(check.id18, []).append(item.key)
+                continue
+            if self.config.is_custom:
+                id18 = check.id18 if check.ok else _donor_id18(raw)
             else:
-                invalid.add(item.key)
-        elif check.ok and check.object == "Contact":
-            by_contact_id.setdefault(check.id18, []).append(item.key)
-        else:
-            invalid.add(item.key)
+                id18 = check.id18 if check.ok and check.object == "Contact" else None
+            if id18:
+                self.by_contact_id.setdefault(id18, []).append(item.key)
+            else:
+                self.invalid.add(item.key)
 
-    def by_email(keys_done) -> dict[str, list]:
+    def by_email(self, keys_done) -> dict[str, list]:
+        """Normalised email → keys, for the items not in ``keys_done`` that have an email."""
         out: dict[str, list] = {}
-        for item in items:
+        for item in self.items:
             if item.key not in keys_done and item.email and item.email.strip():
                 out.setdefault(item.email.strip().lower(), []).append(item.key)
         return out
 
-    ef = config.email_field
-    contact_email_soql = (
-        f"SELECT Id, {ef}, LastModifiedDate FROM {config.contact_object} WHERE {ef} IN ({{values}})"
-    )
+    def round_one(self) -> None:
+        """Step 2."""
+        with_donor = {k for keys in (*self.by_contact_id.values(), *self.by_lead_id.values()) for k in keys}
+        self.first_emails = self.by_email(with_donor)
+        contact_rows, lead_rows, self.first_rows = query_specs(self.client, [
+            (self.contact_id_soql, self.by_contact_id),
+            (LEAD_ID_SOQL, self.by_lead_id),
+            (self.contact_email_soql, self.first_emails),
+        ])
+        for row in contact_rows:
+            for key in self.by_contact_id.get(row["Id"], []):
+                self.result[key] = Match("donor_id_contact", contact_id=row["Id"])
+        for row in lead_rows:
+            for key in self.by_lead_id.get(row["Id"], []):
+                self.result[key] = _lead_match(row, "donor_id_lead", self.config)
+        self.apply_contact_emails(self.first_emails, self.first_rows)
 
-    def apply_contact_emails(pending: dict[str, list], rows: list[dict]) -> None:
-        grouped: dict[str, list] = {}
-        for row in rows:
-            grouped.setdefault((row.get(ef) or "").strip().lower(), []).append(row)
-        for email, keys in pending.items():
-            if email in grouped:
-                best, n = _newest(grouped[email])
-                note = (
-                    f"{n} {config.contact_object} records share this email; the most recently modified was used."
-                    if n > 1
-                    else ""
-                )
-                for key in keys:
-                    result.setdefault(key, Match("email_contact", contact_id=best["Id"], note=note))
+    def round_two(self) -> list[dict]:
+        """Step 3; returns the Lead rows by email for step 4."""
+        pending = self.by_email(self.result)
+        # A Donor ID that found nothing, with an email round one already asked about.
+        self.apply_contact_emails({e: keys for e, keys in pending.items() if e in self.first_emails}, self.first_rows)
+        pending = self.by_email(self.result)
+        if not pending:
+            return []
+        contact_pending = {e: keys for e, keys in pending.items() if e not in self.first_emails}
+        email_rows, lead_rows = query_specs(
+            self.client, [(self.contact_email_soql, contact_pending), (LEAD_EMAIL_SOQL, pending)]
+        )
+        self.apply_contact_emails(contact_pending, email_rows)
+        return lead_rows
 
-    contact_id_soql = f"SELECT Id FROM {config.contact_object} WHERE Id IN ({{values}})"
-    lead_id_soql = "SELECT Id, IsConverted, ConvertedContactId FROM Lead WHERE Id IN ({values})"
-    lead_email_soql = (
-        "SELECT Id, Email, IsConverted, ConvertedContactId, LastModifiedDate FROM Lead WHERE Email IN ({values})"
-    )
+    def apply_contact_emails(self, pending: dict[str, list], rows: list[dict]) -> None:
+        """The newest Contact (or custom object) row of each pending email, for its keys."""
+        ef, name = self.config.email_field, self.config.contact_object
+        for email, (best, n) in _newest_by_email(rows, ef, pending).items():
+            note = f"{n} {name} records share this email; the most recently modified was used." if n > 1 else ""
+            for key in pending[email]:
+                self.result.setdefault(key, Match("email_contact", contact_id=best["Id"], note=note))
 
-    # 2. Round one: the Donor IDs, and the emails of contacts without a usable Donor ID
-    #    (independent of each other, so asked together).
-    with_donor = {k for keys in (*by_contact_id.values(), *by_lead_id.values()) for k in keys}
-    first_emails = by_email(with_donor)
-    contact_rows, lead_rows, email_rows = query_specs(
-        client, [(contact_id_soql, by_contact_id), (lead_id_soql, by_lead_id), (contact_email_soql, first_emails)]
-    )
-    for row in contact_rows:
-        for key in by_contact_id.get(row["Id"], []):
-            result[key] = Match("donor_id_contact", contact_id=row["Id"])
-    for row in lead_rows:
-        for key in by_lead_id.get(row["Id"], []):
-            result[key] = _lead_match(row, "donor_id_lead", config)
-    apply_contact_emails(first_emails, email_rows)
-    first_rows = email_rows
-
-    # 3. Round two, for whoever is still unmatched: Contact by email where round one did not
-    #    ask yet (a Donor ID that found nothing), and Lead by email. A Lead row only counts
-    #    for an email no Contact has, so both go in the same round.
-    pending = by_email(result)
-    # A Donor ID that found nothing, with an email round one already asked about.
-    apply_contact_emails({e: keys for e, keys in pending.items() if e in first_emails}, first_rows)
-    pending = by_email(result)
-    if not pending:
-        return _answer(items, result, invalid)
-    contact_pending = {e: keys for e, keys in pending.items() if e not in first_emails}
-    email_rows, lead_rows = query_specs(client, [(contact_email_soql, contact_pending), (lead_email_soql, pending)])
-    apply_contact_emails(contact_pending, email_rows)
-
-    # 4. Lead by email for whoever is still unmatched.
-    pending = by_email(result)
-    grouped = {}
-    for row in lead_rows:
-        grouped.setdefault((row.get("Email") or "").strip().lower(), []).append(row)
-    for email, keys in pending.items():
-        if email in grouped:
-            best, n = _newest(grouped[email])
-            match = _lead_match(best, "email_lead", config)
+    def apply_lead_emails(self, lead_rows: list[dict]) -> None:
+        """Step 4."""
+        pending = self.by_email(self.result)
+        for email, (best, n) in _newest_by_email(lead_rows, "Email", pending).items():
+            match = _lead_match(best, "email_lead", self.config)
             if n > 1:
                 match = Match(
                     match.method, match.contact_id, match.lead_id,
                     note=f"{n} Leads share this email; the most recently modified was used.",
                 )
-            for key in keys:
-                result[key] = match
-    return _answer(items, result, invalid)
+            for key in pending[email]:
+                self.result[key] = match
+
+    def answer(self) -> dict:
+        """Step 5."""
+        for item in self.items:
+            m = self.result.get(item.key, Match())
+            if item.key in self.invalid:
+                m = Match(m.method, m.contact_id, m.lead_id, m.note, donor_id_invalid=True)
+            self.result[item.key] = m
+        return self.result
 
 
-def _answer(items: list[MatchInput], result: dict, invalid: set) -> dict:
-    """5. Everyone gets an answer; invalid Donor IDs are flagged whatever email found."""
-    for item in items:
-        m = result.get(item.key, Match())
-        if item.key in invalid:
-            m = Match(m.method, m.contact_id, m.lead_id, m.note, donor_id_invalid=True)
-        result[item.key] = m
-    return result
-
-
-def _in_parallel(client, fn):
-    """Start ``fn(peer_client)`` on another thread; returns a future (None when ``fn`` is None).
-
-    The peer is a second ``SalesforceClient`` of the same connection (its own HTTP
-    connection, so the two requests really overlap), kept on ``client`` for the run. It never
-    touches the database itself (usage is persisted by the main client) and its calls are
-    added to ``client.api_calls`` when the result is read, so the run's count stays exact.
-    """
-    if fn is None:
-        return None
-    peer = getattr(client, "_matching_peer", None)
-    if peer is None:
-        peer = type(client)(client.connection)
-        peer.usage_persist_interval = float("inf")
-        client._matching_peer = peer
-    before = peer.api_calls
-
-    def work():
-        from django.db import connection
-
-        try:
-            return fn(peer)
-        finally:
-            connection.close()  # only if a token refresh opened one on this thread
-
-    pool = ThreadPoolExecutor(max_workers=1)
-    future = pool.submit(work)
-    pool.shutdown(wait=False)
-
-    class _Future:
-        def result(self):
-            try:
-                return future.result()
-            finally:
-                client.api_calls += peer.api_calls - before
-                if peer.api_usage and (client.api_usage is None or peer.api_usage[0] > client.api_usage[0]):
-                    client.api_usage = peer.api_usage
-
-        def settle(self):
-            """Wait without raising (the main thread is already failing)."""
-            try:
-                self.result()
-            except Exception:
-                pass
-
-    return _Future()
-
+def _newest_by_email(rows: list[dict], email_field: str, pending: dict) -> dict[str, tuple[dict, int]]:
+    """For each pending email that has rows: its most recently modified row and the count."""
+    grouped: dict[str, list] = {}
+    for row in rows:
+        grouped.setdefault((row.get(email_field) or "").strip().lower(), []).append(row)
+    return {email: _newest(grouped[email]) for email in pending if email in grouped}
 
 
 def _lead_match(row: dict, method: str, config: MatchConfig) -> Match:

@@ -1,8 +1,8 @@
-"""Support re-sync progress (issue 6 item 4): what the sync health page shows while a
-re-sync of a campaign is being written to Salesforce.
+"""Support re-sync progress: what the sync health page shows while a re-sync of a campaign
+is being written to Salesforce.
 
-``resync_request_record`` is called by ``sync.campaign_resync`` (Django admin and
-``manage.py salesforce resync``). ``resync_progress(portal=...)`` reads, for the portal's
+``support.campaign_resync`` records each request (Django admin and ``manage.py salesforce
+resync``). ``resync_progress(portal=...)`` reads, for the portal's
 recent requests in its current org, how many of the requested sends were re-synced since the
 request (a record synced after it), how many Salesforce could not take (unmatched or
 rejected since), and how many still wait. One aggregate query per request; portal-scoped.
@@ -20,14 +20,6 @@ from ..models import ResyncRequest, SalesforceRecord
 
 SHOW_FOR = timedelta(days=7)  # finished requests stay on the page this long
 MAX_SHOWN = 10
-
-
-def resync_request_record(*, campaign, org_id: str, total: int, requested_by=None, at: datetime | None = None):
-    return ResyncRequest.objects.create(
-        portal_id=campaign.portal_id, campaign=campaign, org_id=org_id, total=total,
-        requested_by=requested_by if getattr(requested_by, "pk", None) else None,
-        requested_at=at or timezone.now(),
-    )
 
 
 @dataclass

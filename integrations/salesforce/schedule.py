@@ -5,6 +5,11 @@ once, and beat runs it again at start-up (``tasks.py``, ``beat_init``) so a chan
 ``SALESFORCE_SYNC_INTERVAL_SECONDS`` takes effect without anyone editing the schedule in admin.
 """
 
+from datetime import timedelta
+
+from django.utils import timezone
+from django_celery_beat.models import PeriodicTask as _PeriodicTask
+
 TASK_NAME = "Salesforce sync: all portals"
 TASK_PATH = "integrations.salesforce.tasks.sync_all_portals"
 
@@ -25,12 +30,7 @@ def ensure_sync_schedule(PeriodicTask, IntervalSchedule, every_seconds: int):
 
 def next_run_at(now=None):
     """When beat will next start the sync (None if the schedule is missing or disabled)."""
-    from datetime import timedelta
-
-    from django.utils import timezone
-    from django_celery_beat.models import PeriodicTask
-
-    task = PeriodicTask.objects.filter(name=TASK_NAME, enabled=True).select_related("interval").first()
+    task = _PeriodicTask.objects.filter(name=TASK_NAME, enabled=True).select_related("interval").first()
     if task is None or task.interval is None:
         return None
     now = now or timezone.now()

@@ -1,13 +1,13 @@
-"""Celery tasks of the sync: thin wrappers around ``sync.sync_portal_run``.
+"""Celery tasks of the sync: thin wrappers around ``run.sync_portal_run``.
 
 - ``sync_all_portals`` (beat, every ``SALESFORCE_SYNC_INTERVAL_SECONDS``) fans out one
   ``sync_portal`` per portal that is connected and has sync enabled.
 - ``sync_portal`` runs one portal. Safe to run twice: the per-portal lock makes a duplicate
   delivery return at once, and a repeated run only writes what is still due (updates by id,
   upserts by ``Send_Id__c``, attempt markers before creates). ``acks_late`` so a worker that
-  dies mid-run leaves the message to be delivered again. Issue 6: soft/hard time limits per
-  task, and a run that could not reach Salesforce is retried on its own message with backoff
-  (the other portals' messages are not behind it). No lock is shared between portals.
+  dies mid-run leaves the message to be delivered again. Soft/hard time limits per task, and
+  a run that could not reach Salesforce is retried on its own message with backoff (the
+  other portals' messages are not behind it). No lock is shared between portals.
 
 Both are discovered through ``integrations/tasks.py`` (Celery's autodiscovery looks there).
 """
@@ -21,6 +21,13 @@ from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import beat_init
 from django.conf import settings
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+from thankview.models import Portal
+
+from ..models import SalesforceConnection, SyncRun
+from .run import sync_portal_run
+from .schedule import ensure_sync_schedule
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +39,6 @@ RETRY_MAX_SECONDS = 900.0
 def sync_all_portals() -> int:
     """Fan out: one ``sync_portal`` message per portal, so any number of workers share them
     and a slow org holds one worker, never the others' portals."""
-    from ..models import SalesforceConnection
-
     portal_ids = list(
         SalesforceConnection.objects.filter(
             status=SalesforceConnection.Status.CONNECTED, sync_enabled=True
@@ -51,7 +56,7 @@ def retry_countdown(retries: int) -> float:
     return base / 2 + random.uniform(0, base / 2)
 
 
-# Issue 6: per-task time limits (a stuck org cannot hold a worker for ever: the soft limit
+# Per-task time limits (a stuck org cannot hold a worker for ever: the soft limit
 # stops the run cleanly, the hard limit kills the process) and retries of "Unable to connect"
 # scheduled on the *failing portal's own* message with backoff, so the worker is free for
 # other portals meanwhile (the client's in-call retries are seconds; these are minutes).
@@ -65,11 +70,6 @@ def retry_countdown(retries: int) -> float:
     time_limit=settings.SALESFORCE_SYNC_TIME_LIMIT_SECONDS,
 )
 def sync_portal(self, portal_id: int, trigger: str = "beat") -> str:
-    from thankview.models import Portal
-
-    from ..models import SyncRun
-    from .sync import sync_portal_run
-
     portal = Portal.objects.filter(pk=portal_id).first()
     if portal is None:
         return "skipped (portal deleted)"
@@ -94,10 +94,6 @@ def sync_portal(self, portal_id: int, trigger: str = "beat") -> str:
 @beat_init.connect
 def _keep_schedule_in_step(sender=None, **kwargs):
     """At beat start-up, make the stored schedule match SALESFORCE_SYNC_INTERVAL_SECONDS."""
-    from django_celery_beat.models import IntervalSchedule, PeriodicTask
-
-    from .schedule import ensure_sync_schedule
-
     try:
         ensure_sync_schedule(PeriodicTask, IntervalSchedule, settings.SALESFORCE_SYNC_INTERVAL_SECONDS)
     except Exception:  # the schedule table may not exist yet (migrate not run): beat still starts

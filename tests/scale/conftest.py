@@ -1,4 +1,4 @@
-"""Scale fixtures (issue 6): the sync fixtures (a portal connected to sfsim over HTTPS, sends,
+"""Scale fixtures: the sync fixtures (a portal connected to sfsim over HTTPS, sends,
 events) plus a second simulator org. Everything talks to real sfsim servers."""
 
 from tests.integrations.conftest import (  # noqa: F401  (re-exported fixtures)

@@ -4,7 +4,7 @@ progress and keeps it current without a reload while a sync run writes the sends
 import pytest
 from playwright.sync_api import expect
 
-from integrations.salesforce import sync
+from integrations.salesforce import support
 
 from .conftest import run_sync
 
@@ -15,7 +15,7 @@ def test_resync_progress_updates_in_place(login, live_server, sync_conn, sim, ma
     sim.seed("Contact", [{"LastName": f"D{i}", "Email": f"d{i}@x.org"} for i in range(3)])
     for i in range(3):
         make_send(email=f"d{i}@x.org", events=["opened"])
-    sync.campaign_resync(campaign=campaign_a)
+    support.campaign_resync(campaign=campaign_a)
 
     page = login(staff_a)
     page.goto(f"{live_server.url}/{portal_a.slug}/integrations/salesforce/sync/")

@@ -1,4 +1,4 @@
-"""API budget (issue 6 item 2): a run stops at the portal's cap and resumes in a later cycle;
+"""API budget: a run stops at the portal's cap and resumes in a later cycle;
 the admin's re-sync asks for confirmation with the estimated API calls and the org's remaining
 allocation; the settings page shows the usage. Real sfsim over HTTPS."""
 

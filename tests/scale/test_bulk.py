@@ -1,4 +1,4 @@
-"""Bulk API 2.0 path (issue 6 item 1): the same sends written by sObject Collections into one
+"""Bulk API 2.0 path: the same sends written by sObject Collections into one
 simulator org and by Bulk API 2.0 into another give the same ThankView__c records, field by
 field; per-row failures land on the send the same way; no duplicates when a job's outcome is
 unknown. Real sfsim servers over HTTPS, no mocks."""
@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from engagement.models import Campaign
 from integrations.models import BulkJob, SalesforceRecord
-from integrations.salesforce import bulk, sync
+from integrations.salesforce import support
+from integrations.salesforce.writers import bulk
 
 from .conftest import add_event, run_sync
 
@@ -135,13 +136,13 @@ def test_bulk_and_collections_write_the_same_records(
     for s in sends[:4]:
         add_event(s, "cta_clicked", received_at=timezone.now() - timedelta(minutes=40))
     for campaign in {s.campaign for s in sends}:
-        sync.campaign_resync(campaign=campaign)
+        support.campaign_resync(campaign=campaign)
     run_b2 = run_sync(portal_a, now=later)
     assert "update" in set(BulkJob.objects.filter(run=run_b2).values_list("operation", flat=True))
     sf_connect(client_admin_a, portal_a)  # back to org A
     settings.SALESFORCE_BULK_THRESHOLD = 10_000
     for campaign in {s.campaign for s in sends}:
-        sync.campaign_resync(campaign=campaign)
+        support.campaign_resync(campaign=campaign)
     run_a2 = run_sync(portal_a, now=later)
     assert run_a2.updated == run_b2.updated == len(sends) - 2  # the failing row and the unmatched one are not
     a, b = _comparable(sim), _comparable(sim_sandbox)
@@ -198,11 +199,11 @@ def test_bulk_job_whose_create_answer_is_lost_creates_each_record_once(sync_conn
 
 
 def test_parse_bulk_error_cells():
-    from integrations.salesforce.bulk import parse_error
+    from integrations.salesforce.errors import bulk_row_error
 
-    assert parse_error("REQUIRED_FIELD_MISSING:Required fields are missing: [LastName]:LastName --") == (
+    assert bulk_row_error("REQUIRED_FIELD_MISSING:Required fields are missing: [LastName]:LastName --") == (
         "REQUIRED_FIELD_MISSING", "Required fields are missing: [LastName]", ["LastName"]
     )
-    assert parse_error("INVALID_CROSS_REFERENCE_KEY:invalid cross reference id:--") == (
+    assert bulk_row_error("INVALID_CROSS_REFERENCE_KEY:invalid cross reference id:--") == (
         "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", []
     )

@@ -1,4 +1,4 @@
-"""Sync health page additions (issue 6 items 4/5): support re-sync progress (server-rendered,
+"""Sync health page additions: support re-sync progress (server-rendered,
 then kept current by a JSON endpoint the page polls), and the last 30 days of runs as an
 accessible inline SVG chart. Portal-scoped."""
 
@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from integrations.models import SyncRun
-from integrations.salesforce import sync
+from integrations.salesforce import support
 
 from .conftest import record_of, run_sync
 
@@ -34,7 +34,7 @@ def test_resync_progress_moves_from_requested_to_done(sync_conn, sim, make_send,
     run_sync(portal_a)
     assert "resync-progress" not in _health(client_admin_a, portal_a)  # nothing requested
 
-    sync.campaign_resync(campaign=campaign_a)
+    support.campaign_resync(campaign=campaign_a)
     data = _status(client_admin_a, portal_a)
     [p] = data["resyncs"]
     assert (p["total"], p["synced"], p["not_synced"], p["waiting"], p["done"]) == (5, 0, 0, 5, False)
@@ -58,7 +58,7 @@ def test_resync_progress_moves_from_requested_to_done(sync_conn, sim, make_send,
 
 def test_resync_progress_is_portal_scoped(sync_conn, make_send, campaign_a, portal_a, portal_b, client_b, client_admin_a):
     make_send(email="d0@x.org")
-    sync.campaign_resync(campaign=campaign_a)
+    support.campaign_resync(campaign=campaign_a)
     assert client_b.get(reverse("integrations:resync_progress", args=[portal_a.slug])).status_code == 404
     assert _status(client_b, portal_b)["resyncs"] == []
     assert len(_status(client_admin_a, portal_a)["resyncs"]) == 1

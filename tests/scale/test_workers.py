@@ -1,4 +1,4 @@
-"""Scale-out (issue 6 item 3): several portals sync concurrently on TWO real Celery worker
+"""Scale-out: several portals sync concurrently on TWO real Celery worker
 processes against the real Redis broker (db 6 unless SCALE_TEST_BROKER_URL says otherwise).
 
 Checked: ``sync_all_portals`` fans out one message per portal and both workers take them; runs

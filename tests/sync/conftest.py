@@ -25,10 +25,10 @@ _seq = itertools.count(1)
 def sync_conn(connected_portal_a):  # noqa: F811 (pytest fixture argument)
     """portal_a's connection with sync enabled since 10 days ago."""
     from integrations.models import SalesforceConnection
-    from integrations.salesforce import sync
+    from integrations.salesforce import support
 
     conn = connected_portal_a.salesforce_connection
-    sync.sync_enable(connection=conn)
+    support.sync_enable(connection=conn)
     SalesforceConnection.objects.filter(pk=conn.pk).update(sync_enabled_at=timezone.now() - timedelta(days=10))
     conn.refresh_from_db()
     return conn
@@ -70,7 +70,7 @@ def add_event(send, type, received_at=None, data=None):
 
 def run_sync(portal, now=None):
     """One run; returns the SyncRun (asserts a run happened)."""
-    from integrations.salesforce.sync import sync_portal_run
+    from integrations.salesforce.run import sync_portal_run
 
     result = sync_portal_run(portal=portal, trigger="test", now=now)
     assert result.run is not None, result.skipped

@@ -1,4 +1,4 @@
-"""Matching of large batches through /composite (issue 6: a first backfill must not cost one
+"""Matching of large batches through /composite (a first backfill must not cost one
 SOQL query per ~330 emails), over HTTPS to sfsim: the call count, paging through
 ``nextRecordsUrl`` inside composite calls, and errors classified as for a single GET query."""
 

@@ -6,7 +6,7 @@ import threading
 import pytest
 from django.db import connection
 
-from integrations.salesforce.sync import sync_portal_run
+from integrations.salesforce.run import sync_portal_run
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -42,7 +42,7 @@ def test_two_concurrent_runs_of_one_portal_one_runs(sync_conn, sim, make_send, p
 
 
 def test_the_lock_is_per_portal(portal_a, portal_b):
-    from integrations.salesforce.sync import portal_lock
+    from integrations.salesforce.run import portal_lock
 
     seen = {}
 

@@ -41,7 +41,7 @@ def test_expired_session_is_refreshed_once_and_the_run_completes(sync_conn, sim,
 
 
 def test_refresh_refused_marks_expired_and_stops_calling(sync_conn, sim, two_sends, portal_a, client_admin_a):
-    from integrations.salesforce.sync import sync_portal_run
+    from integrations.salesforce.run import sync_portal_run
 
     sim.fault("revoke_refresh_tokens")
     run = run_sync(portal_a)

@@ -153,13 +153,13 @@ def test_health_page_shows_runs_and_is_portal_scoped(sync_conn, sim, jane, make_
 
 
 def test_paused_or_not_enabled_portal_is_not_synced(sync_conn, sim, jane, make_send, portal_a):
-    from integrations.salesforce import sync
+    from integrations.salesforce import run, support
 
     make_send(email="jane@x.org")
-    sync.sync_pause(connection=sync_conn)
+    support.sync_pause(connection=sync_conn)
     sim.reset_stats()
-    result = sync.sync_portal_run(portal=portal_a)
+    result = run.sync_portal_run(portal=portal_a)
     assert result.run is None and result.skipped == "sync_disabled"
     assert sim.stats()["api_calls"] == 0
-    sync.sync_enable(connection=sync_conn)
+    support.sync_enable(connection=sync_conn)
     assert run_sync(portal_a).created == 1

@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from engagement.models import Campaign
 from integrations.models import SalesforceConnection
-from integrations.salesforce import selectors, sync
+from integrations.salesforce import selectors, support
 from integrations.salesforce.schedule import next_run_at
 from thankview.models import Portal
 
@@ -33,10 +33,10 @@ class Command(BaseCommand):
         if conn is None or not conn.has_tokens:
             raise CommandError(f"{slug} is not connected to Salesforce; a portal admin must connect it first.")
         if action == "enable":
-            changed = sync.sync_enable(connection=conn)
+            changed = support.sync_enable(connection=conn)
             self.stdout.write(f"{slug}: sync {'enabled' if changed else 'was already enabled'} (since {conn.sync_enabled_at:%Y-%m-%d %H:%M} UTC).")
         elif action == "pause":
-            changed = sync.sync_pause(connection=conn)
+            changed = support.sync_pause(connection=conn)
             self.stdout.write(f"{slug}: sync {'paused' if changed else 'was already paused'}.")
         else:
             if campaign is None:
@@ -44,7 +44,7 @@ class Command(BaseCommand):
             c = Campaign.objects.filter(portal=portal, pk=campaign).first()
             if c is None:
                 raise CommandError(f"{slug} has no campaign {campaign}.")
-            n = sync.campaign_resync(campaign=c)
+            n = support.campaign_resync(campaign=c)
             self.stdout.write(f"{slug}: {n} send(s) of “{c.name}” will be re-synced in the next run.")
 
     def _status(self, portal, conn):

@@ -3,14 +3,14 @@
     python manage.py sync_salesforce               # every connected portal with sync enabled
     python manage.py sync_salesforce --portal SLUG # one portal (must still be enabled)
 
-The same code as the Celery beat task (``sync.sync_portal_run``); for support and
+The same code as the Celery beat task (``run.sync_portal_run``); for support and
 development. Portals are never synced without support having enabled them.
 """
 
 from django.core.management.base import BaseCommand, CommandError
 
 from integrations.models import SalesforceConnection
-from integrations.salesforce.sync import sync_portal_run
+from integrations.salesforce.run import sync_portal_run
 from thankview.models import Portal
 
 
