@@ -76,7 +76,7 @@ class SalesforceConnection(models.Model):
     # From the Sforce-Limit-Info header of the latest REST response ("api-usage=18/5000").
     api_usage_used = models.PositiveIntegerField(null=True, blank=True)
     api_usage_max = models.PositiveIntegerField(null=True, blank=True)
-    # Issue 6 (integrations.salesforce.budget). The latest GET /limits answer (DailyApiRequests,
+    # Read by integrations.salesforce.budget. The latest GET /limits answer (DailyApiRequests,
     # DailyBulkApiRequests), read by every run and shown on the settings page.
     api_limits = models.JSONField(default=dict, blank=True)
     api_limits_at = models.DateTimeField(null=True, blank=True)

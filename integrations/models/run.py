@@ -18,7 +18,7 @@ class SyncRun(models.Model):
         PERMISSIONS = "permissions", "Stopped: permissions / API disabled"
         RATE_LIMITED = "rate_limited", "Stopped: API request limit exceeded"
         API_RESERVE = "api_reserve", "Stopped: API reserve reached"
-        API_CAP = "api_cap", "Stopped: portal API cap reached"  # issue 6 (budget.py)
+        API_CAP = "api_cap", "Stopped: portal API cap reached"  # see budget.py
         UNAVAILABLE = "unavailable", "Stopped: unable to connect"
         ERROR = "error", "Stopped: error"
         ABANDONED = "abandoned", "Abandoned (worker stopped)"
