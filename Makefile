@@ -9,7 +9,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/thankview
 TEST_REDIS_URL    ?= redis://127.0.0.1:6379/15
 PYTEST_ARGS       ?=
 
-.PHONY: run test install bench lint clean
+.PHONY: run test install bench lint clean sf-validate
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ bench: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+
+# Not run in CI: installs the Salesforce CLI (pinned, from npm) and converts and checks salesforce/.
+sf-validate:
+	bash salesforce/scripts/validate.sh
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm .celery .sfsim staticfiles .pytest_cache .pytest_media
