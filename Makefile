@@ -9,7 +9,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/thankview
 TEST_REDIS_URL    ?= redis://127.0.0.1:6379/15
 PYTEST_ARGS       ?=
 
-.PHONY: run test install bench lint clean
+.PHONY: run test install bench lint clean sf-validate
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ lint: $(STAMP)
 	$(PY) -m tools.layout_check
 	@out="$$($(VENV)/bin/radon cc -n D -s $(COMPLEXITY_SCOPE))" || exit 1; \
 	if [ -n "$$out" ]; then echo "radon: functions above grade C:"; echo "$$out"; exit 1; fi
+
+# Not run in CI: installs the Salesforce CLI (pinned, from npm) and converts and checks salesforce/.
+sf-validate:
+	bash salesforce/scripts/validate.sh
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm .celery .sfsim staticfiles .pytest_cache .pytest_media

@@ -70,7 +70,9 @@ def test_optional_portal_and_send_id_fields():
         assert (f["fullName"], f["type"]) == (gf.name, "Text")
     f = _field(OBJ / "fields" / f"{SEND_ID_FIELD.name}.field-meta.xml")
     assert f["type"] == "Text" and f["externalId"] == "true" and f["unique"] == "true"
-    expected = set(GUIDE_TABLE) | {g.name for g in PORTAL_FIELDS} | {SEND_ID_FIELD.name}
+    # Beyond the guide: formulas that let reports count checkboxes (never written by the sync).
+    counts = {"Opened_Count__c", "Finished_Watching_Count__c", "CTA_Clicked_Count__c"}
+    expected = set(GUIDE_TABLE) | {g.name for g in PORTAL_FIELDS} | {SEND_ID_FIELD.name} | counts
     assert {p.name.removesuffix(".field-meta.xml") for p in (OBJ / "fields").glob("*.xml")} == expected
 
 
