@@ -6,5 +6,6 @@ from .mapping import FieldMapping
 from .record import SalesforceRecord
 from .resync import ResyncRequest
 from .run import SyncRun
+from .support_event import SupportEvent
 
-__all__ = ["BulkJob", "FieldMapping", "ResyncRequest", "SalesforceConnection", "SalesforceRecord", "SyncRun"]
+__all__ = ["BulkJob", "FieldMapping", "ResyncRequest", "SalesforceConnection", "SalesforceRecord", "SupportEvent", "SyncRun"]

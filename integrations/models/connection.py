@@ -58,6 +58,13 @@ class SalesforceConnection(models.Model):
     # Support-only switches (Django admin). Connecting and enabling sync are separate steps.
     sync_enabled = models.BooleanField(default=False)
     sync_enabled_at = models.DateTimeField(null=True, blank=True)
+    # The latest pause (cleared on enable), so pages say "Paused by ThankView support since …"
+    # rather than "Not enabled yet".
+    sync_paused_at = models.DateTimeField(null=True, blank=True)
+    sync_changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="Who last turned sync on or paused it.",
+    )
     # Custom contact object: the ThankView__c lookup field, the object it points to and
     # that object's email field (default Contact__c → Contact.Email).
     contact_lookup_field = models.CharField(max_length=80, default="Contact__c")

@@ -175,3 +175,30 @@ def test_org_change_starts_clean_and_never_writes_old_ids(sync_conn, sim, make_s
     assert rec["Id"] != old_record and rec["Contact__c"] == new_contact
     assert SalesforceRecord.objects.filter(send=send).count() == 2  # the old org's row is kept
     assert SalesforceRecord.objects.get(send=send, org_id=old_org).record_id == old_record
+
+
+def test_pause_and_enable_are_written_to_the_portals_sync_history(sync_conn, staff_a):
+    from integrations.models import SupportEvent
+    from integrations.salesforce import support
+
+    assert support.sync_pause(connection=sync_conn, by=staff_a) is True
+    assert sync_conn.sync_paused_at is not None and sync_conn.sync_changed_by == staff_a
+    assert support.sync_pause(connection=sync_conn, by=staff_a) is False  # already paused: no second line
+    assert support.sync_enable(connection=sync_conn) is True
+    assert sync_conn.sync_paused_at is None and sync_conn.sync_changed_by is None
+    lines = list(SupportEvent.objects.filter(portal=sync_conn.portal).order_by("at", "id").values_list("kind", "summary", "actor"))
+    assert lines == [
+        ("enabled", "Sync enabled by ThankView support", None),  # the fixture's enable
+        ("paused", "Sync paused by ThankView support", staff_a.pk),
+        ("enabled", "Sync enabled by ThankView support", None),
+    ]
+
+
+def test_resync_writes_a_history_line_naming_the_campaign(sync_conn, campaign_a, make_send, staff_a):
+    from integrations.models import SupportEvent
+    from integrations.salesforce import support
+
+    make_send(email="jane@x.org")
+    assert support.campaign_resync(campaign=campaign_a, requested_by=staff_a) == 1
+    event = SupportEvent.objects.filter(portal=sync_conn.portal).latest("at", "id")
+    assert (event.kind, event.summary, event.actor) == ("resync", f"Re-sync of {campaign_a.name} requested", staff_a)
