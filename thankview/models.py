@@ -25,8 +25,9 @@ def validate_time_zone(value):
 class Portal(models.Model):
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=60, unique=True, validators=[validate_portal_slug])
+    # db_default too: rows written by code that predates the column still get UTC.
     time_zone = models.CharField(
-        max_length=64, default="UTC", validators=[validate_time_zone],
+        max_length=64, default="UTC", db_default="UTC", validators=[validate_time_zone],
         help_text="Dates on the portal's pages are shown in this time zone (an IANA name such as "
         "America/New_York); the exact UTC time shows on hover.",
     )
