@@ -34,7 +34,8 @@ test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # The whole suite with every simulator started as the strictest customer org
-# (sfsim/realorg.py STRICT_ORG: no View Setup, a read-only field, a Text Name, ...).
+# (sfsim/lockdown.py STRICT_ORG: no View Setup, a read-only field, a Text Name, rotating
+# refresh tokens, private sharing with one hidden Contact, ...).
 test-strict: export SFSIM_STRICT_ORG = 1
 test-strict: test
 

@@ -16,12 +16,13 @@ Tests of the whole project drive the org through ``SimControl``::
 ``GET|POST /_sim/config``  read / change config (client_id, client_secret, redirect_uris,
                            query_batch_size, latency_ms, daily_api_max, bulk_delay_ms,
                            username, display_name, email, org_name, app_name, and the
-                           locked-down org's switches of realorg.py: view_setup,
-                           read_only_fields, text_name_objects, blank_is_null)
+                           locked-down org's switches of ``sfsim.realorg`` and
+                           ``sfsim.lockdown``)
 ``POST /_sim/seed``        ``{"object", "records"}`` → ``{"ids"}`` (admin insert)
 ``GET /_sim/records``      ``?object=&include_deleted=`` → ``{"records"}``
 ``POST /_sim/update``      ``{"object", "id", "fields"}`` (e.g. convert a Lead)
 ``POST /_sim/delete``      ``{"object", "id"}`` soft delete
+``POST /_sim/share``       ``{"object", "id", "hidden"}`` hide a record from the user (sharing)
 ``POST /_sim/add_field``   ``{"object", "name", "type", "required", "external_id", ...}``
 ``POST /_sim/remove_field``, ``/_sim/require_field``, ``/_sim/field_access``,
 ``/_sim/create_object``,
@@ -134,6 +135,19 @@ def _add_field(state, org, body) -> dict:
     return f.describe()
 
 
+def _share(state, org, body) -> dict:
+    """Private sharing: hide a record from the connected user (or show it again)."""
+    obj = _obj(org, body)
+    rec = obj.get(body["id"])
+    if rec is None:
+        raise ControlError(f"no {obj.name} {body['id']}")
+    if body.get("hidden", True):
+        org.hidden.add(rec.id[:15])
+    else:
+        org.hidden.discard(rec.id[:15])
+    return {"hidden": sorted(org.hidden)}
+
+
 def _remove_field(state, org, body) -> dict:
     _obj(org, body).remove_field(body["name"])
     return {"ok": True}
@@ -152,7 +166,7 @@ def _require_field(state, org, body) -> dict:
 
 
 def _field_access(state, org, body) -> dict:
-    """Field-level security of one field for the connected user (realorg.py): read-only when
+    """Field-level security of one field for the connected user (lockdown.py): read-only when
     ``createable``/``updateable`` are false."""
     obj = _obj(org, body)
     f = obj.field(body["name"])
@@ -225,7 +239,7 @@ ENDPOINTS = {
     "delete": _delete, "add_field": _add_field, "remove_field": _remove_field, "require_field": _require_field,
     "field_access": _field_access, "create_object": _create_object, "delete_object": _delete_object,
     "fault": _fault, "clear_faults": _clear_faults,
-    "faults": _faults, "stats": _stats, "reset_stats": _reset_stats, "limits": _limits,
+    "faults": _faults, "stats": _stats, "reset_stats": _reset_stats, "limits": _limits, "share": _share,
 }
 
 
@@ -312,6 +326,10 @@ class SimControl:
     def delete(self, obj: str, rec_id: str) -> None:
         self._call("POST", "delete", {"object": obj, "id": rec_id})
 
+    def hide(self, obj: str, rec_id: str, hidden: bool = True) -> None:
+        """Private sharing (sfsim.realorg): the user no longer sees this record."""
+        self._call("POST", "share", {"object": obj, "id": rec_id, "hidden": hidden})
+
     # schema
     def add_field(self, obj: str, name: str, type: str, required: bool = False, external_id: bool = False,
                   length: int | None = None, reference_to: str | list[str] | None = None, **extra) -> dict:
@@ -331,8 +349,8 @@ class SimControl:
         return self._call("POST", "field_access", body)
 
     def strict_org(self) -> dict:
-        """Turn on the strictest customer org (``sfsim.realorg.STRICT_ORG``) for this org."""
-        from .realorg import STRICT_ORG
+        """Turn on the strictest customer org (``sfsim.lockdown.STRICT_ORG``) for this org."""
+        from .lockdown import STRICT_ORG
 
         return self.config(**STRICT_ORG)
 

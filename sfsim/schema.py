@@ -260,7 +260,7 @@ class SObjectType:
         self.compound_name = compound_name  # Contact/Lead: Name = FirstName + LastName
         self.auto_number_format = auto_number_format
         self.auto_number = 0
-        self.name_from_id = False  # a Text Name left empty takes the record's Id (realorg.text_name)
+        self.name_from_id = False  # a Text Name left empty takes the record's Id (lockdown.text_name)
         self.fields: dict[str, Field] = {}
         self._by_lower: dict[str, Field] = {}
         self.records: dict[str, Record] = {}

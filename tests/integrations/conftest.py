@@ -22,7 +22,7 @@ Reusable by every Salesforce test (the sync tests too):
 Nothing here mocks our client or simple-salesforce: every call goes over HTTPS to sfsim.
 
 ``SFSIM_STRICT_ORG=1`` (``make test-strict``) starts every simulator as the strictest
-customer org (``sfsim.realorg.STRICT_ORG``); ``STRICT_ORG`` tells a test it runs there.
+customer org (``sfsim.lockdown.STRICT_ORG``); ``STRICT_ORG`` tells a test it runs there.
 """
 
 from urllib.parse import parse_qsl, urlsplit
@@ -31,7 +31,7 @@ import pytest
 import requests
 from django.urls import reverse
 
-from sfsim.realorg import strict_from_env
+from sfsim.lockdown import strict_from_env
 
 STRICT_ORG = bool(strict_from_env())
 

@@ -1,182 +1,188 @@
-"""The locked-down customer org's switches (sfsim/realorg.py): exact status, body and
-describe flags, through real clients over HTTPS."""
+"""A locked-down customer org (sfsim.realorg): rotating refresh tokens, the approvals cap,
+objects and records the user cannot see, converted Leads, a wrong client secret, and an
+instance on another host than the login host. Each switch alone, over real HTTPS."""
 
 import pytest
-from simple_salesforce.exceptions import SalesforceRefusedRequest
+from simple_salesforce import Salesforce
+from simple_salesforce.exceptions import SalesforceMalformedRequest, SalesforceResourceNotFound
 
-from sfsim.realorg import STRICT_ORG
-from sfsim.server import start
+from sfsim.realorg import STRICT
+from tests.sfsim.conftest import API_VERSION, CALLBACK
 from tests.sfsim.test_rest import create, error_of, tv
 
-LIMIT_INFO = "Sforce-Limit-Info"
+CLIENT = {"client_id": "sfsim-client-id", "client_secret": "sfsim-client-secret"}
 
 
-def field(describe, name):
-    return next(f for f in describe["fields"] if f["name"] == name)
+def refresh(http, sim, refresh_token, **over):
+    return http.post(f"{sim.url}/services/oauth2/token",
+                     data={"grant_type": "refresh_token", "refresh_token": refresh_token, **CLIENT, **over})
 
 
-# --- /limits without View Setup, Sforce-Limit-Info on every answer ----------------------
+def rest_status(http, url, access_token):
+    return http.get(f"{url}/services/data/v{API_VERSION}/limits/", headers={"Authorization": f"Bearer {access_token}"}).status_code
 
 
-def test_limits_refused_without_view_setup_with_the_usage_header(ctl, sf, http, token):
-    ctl.config(view_setup=False)
-    ctl.limits(used=41, max=5000)
-    with pytest.raises(SalesforceRefusedRequest) as exc:
-        sf.limits()
-    assert exc.value.status == 403
-    assert exc.value.content == [{
-        "message": "The Limits resource is not available to this user: it needs the View Setup and Configuration permission.",
-        "errorCode": "API_DISABLED_FOR_ORG",
-    }]
-    # The refusal counts, and still tells the usage, as every REST answer does.
-    resp = http.get(f"{token['instance_url']}/services/data/v59.0/limits/",
-                    headers={"Authorization": f"Bearer {token['access_token']}"})
-    assert resp.status_code == 403
-    assert resp.headers[LIMIT_INFO] == "api-usage=43/5000"
-    # Everything else still works for that user.
+# --- refresh-token rotation ----------------------------------------------------------------
+
+
+def test_rotation_returns_a_new_refresh_token_and_kills_the_one_sent(ctl, http, sim):
+    ctl.config(rotate_refresh_tokens=True)
+    first = ctl.connect(redirect_uri=CALLBACK)
+    resp = refresh(http, sim, first["refresh_token"])
+    assert resp.status_code == 200
+    second = resp.json()
+    assert second["refresh_token"].startswith("5Aep861") and second["refresh_token"] != first["refresh_token"]
+    reused = refresh(http, sim, first["refresh_token"])
+    assert reused.status_code == 400
+    assert reused.json() == {"error": "invalid_grant", "error_description": "expired access/refresh token"}
+    third = refresh(http, sim, second["refresh_token"])
+    assert third.status_code == 200 and third.json()["refresh_token"] not in (first["refresh_token"], second["refresh_token"])
+    # Access tokens already issued keep working; only the refresh token rotates.
+    assert rest_status(http, sim.url, first["access_token"]) == 200
+
+
+def test_without_rotation_the_refresh_token_is_reused(ctl, http, sim):
+    first = ctl.connect(redirect_uri=CALLBACK)
+    for _ in range(2):
+        resp = refresh(http, sim, first["refresh_token"])
+        assert resp.status_code == 200 and "refresh_token" not in resp.json()
+
+
+# --- five approvals per user and app -------------------------------------------------------
+
+
+def test_sixth_approval_silently_revokes_the_oldest(ctl, http, sim):
+    ctl.config(approvals_per_user=5)
+    tokens = [ctl.connect(redirect_uri=CALLBACK) for _ in range(6)]
+    oldest = refresh(http, sim, tokens[0]["refresh_token"])
+    assert oldest.status_code == 400 and oldest.json()["error"] == "invalid_grant"
+    assert rest_status(http, sim.url, tokens[0]["access_token"]) == 401
+    for tok in tokens[1:]:
+        assert refresh(http, sim, tok["refresh_token"]).status_code == 200
+        assert rest_status(http, sim.url, tok["access_token"]) == 200
+
+
+def test_revoked_approval_frees_its_place(ctl, http, sim):
+    ctl.config(approvals_per_user=5)
+    tokens = [ctl.connect(redirect_uri=CALLBACK) for _ in range(5)]
+    assert http.post(f"{sim.url}/services/oauth2/revoke", data={"token": tokens[4]["refresh_token"]}).status_code == 200
+    ctl.connect(redirect_uri=CALLBACK)
+    assert [refresh(http, sim, t["refresh_token"]).status_code for t in tokens] == [200, 200, 200, 200, 400]
+
+
+def test_rotation_keeps_the_approval_it_rotates(ctl, http, sim):
+    ctl.config(approvals_per_user=2, rotate_refresh_tokens=True)
+    first = ctl.connect(redirect_uri=CALLBACK)
+    rotated = refresh(http, sim, first["refresh_token"]).json()["refresh_token"]
+    ctl.connect(redirect_uri=CALLBACK)
+    assert refresh(http, sim, rotated).status_code == 200  # still one of two approvals
+
+
+def test_no_cap_unless_switched_on(ctl, http, sim):
+    tokens = [ctl.connect(redirect_uri=CALLBACK) for _ in range(6)]
+    assert refresh(http, sim, tokens[0]["refresh_token"]).status_code == 200
+
+
+# --- an object the user cannot read --------------------------------------------------------
+
+
+def test_unreadable_object_is_invalid_type_in_soql_and_404_in_describe(ctl, sf):
+    [lid] = ctl.seed("Lead", [{"LastName": "L", "Company": "C", "Email": "l@x.org"}])
+    ctl.seed("Contact", [{"LastName": "C", "Email": "c@x.org"}])
+    ctl.config(unreadable_objects=["Lead"])
+    with pytest.raises(SalesforceMalformedRequest) as e:
+        sf.query("SELECT Id FROM Lead WHERE Email IN ('l@x.org')")
+    [err] = e.value.content
+    assert err["errorCode"] == "INVALID_TYPE"
+    assert "sObject type 'Lead' is not supported." in err["message"]
+    assert sf.query("SELECT Id FROM Contact")["totalSize"] == 1
+    with pytest.raises(SalesforceResourceNotFound):
+        sf.Lead.describe()
+    assert "Lead" not in {o["name"] for o in sf.describe()["sobjects"]}
+    [result] = create(sf, [tv(Lead__c=lid, Event_Name__c="Gala")])
+    assert error_of(result) == {"statusCode": "INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY",
+                                "message": f"insufficient access rights on cross-reference id: {lid}", "fields": []}
+
+
+# --- record-level sharing ------------------------------------------------------------------
+
+
+def test_hidden_record_is_absent_from_queries_and_a_lookup_to_it_fails_per_record(ctl, sf):
+    seen, hidden = ctl.seed("Contact", [{"LastName": "Seen", "Email": "a@x.org"}, {"LastName": "Hidden", "Email": "b@x.org"}])
+    ctl.hide("Contact", hidden)
+    rows = sf.query("SELECT Id FROM Contact WHERE Email IN ('a@x.org', 'b@x.org')")["records"]
+    assert [r["Id"] for r in rows] == [seen]
+    assert sf.query_all("SELECT Id FROM Contact")["totalSize"] == 1
+    with pytest.raises(SalesforceResourceNotFound):
+        sf.Contact.get(hidden)
+    results = create(sf, [tv(Contact__c=hidden, Event_Name__c="Gala"), tv(Contact__c=seen, Event_Name__c="Gala")])
+    assert error_of(results[0]) == {"statusCode": "INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY",
+                                    "message": f"insufficient access rights on cross-reference id: {hidden}", "fields": []}
+    assert results[1]["success"] is True
+    ctl.hide("Contact", hidden, hidden=False)
+    assert sf.query("SELECT COUNT() FROM Contact")["totalSize"] == 2
+
+
+# --- converted Leads and deleted lookup targets ----------------------------------------------
+
+
+def test_lookup_to_a_converted_lead_is_refused_per_record(ctl, sf):
+    [cid] = ctl.seed("Contact", [{"LastName": "C"}])
+    converted, open_lead = ctl.seed("Lead", [
+        {"LastName": "L", "Company": "C", "IsConverted": True, "ConvertedContactId": cid},
+        {"LastName": "M", "Company": "C"},
+    ])
+    assert create(sf, [tv(Lead__c=converted)])[0]["success"] is True  # switch off: allowed
+    ctl.config(refuse_converted_lead_lookups=True)
+    results = create(sf, [tv(Lead__c=converted), tv(Lead__c=open_lead), tv(Contact__c=cid)])
+    assert error_of(results[0]) == {"statusCode": "CANNOT_UPDATE_CONVERTED_LEAD", "message": "cannot reference converted lead", "fields": []}
+    assert results[1]["success"] is True and results[2]["success"] is True
+
+
+def test_lookup_to_a_deleted_record_answers_the_configured_code(ctl, sf):
+    [gone] = ctl.seed("Contact", [{"LastName": "Gone"}])
+    ctl.delete("Contact", gone)
+    assert error_of(create(sf, [tv(Contact__c=gone)])[0])["statusCode"] == "INVALID_CROSS_REFERENCE_KEY"
+    ctl.config(deleted_lookup_code="ENTITY_IS_DELETED")
+    assert error_of(create(sf, [tv(Contact__c=gone)])[0]) == {"statusCode": "ENTITY_IS_DELETED", "message": "entity is deleted", "fields": []}
+
+
+# --- a wrong client secret -------------------------------------------------------------------
+
+
+def test_wrong_secret_is_invalid_client_and_the_refresh_token_survives_the_fix(ctl, http, sim):
+    tok = ctl.connect(redirect_uri=CALLBACK)
+    ctl.config(client_secret="rotated-secret")  # the connected app's secret changed
+    resp = refresh(http, sim, tok["refresh_token"])
+    assert resp.status_code == 400
+    assert resp.json() == {"error": "invalid_client", "error_description": "invalid client credentials"}
+    unknown = refresh(http, sim, tok["refresh_token"], client_id="nope")
+    assert unknown.json() == {"error": "invalid_client_id", "error_description": "client identifier invalid"}
+    fixed = refresh(http, sim, tok["refresh_token"], client_secret="rotated-secret")
+    assert fixed.status_code == 200 and fixed.json()["access_token"]
+
+
+# --- login host and instance host ----------------------------------------------------------
+
+
+def test_identity_stays_on_the_login_host_while_the_instance_is_elsewhere(ctl, http, sim):
+    ctl.config(instance_host="localhost")
+    tok = ctl.connect(redirect_uri=CALLBACK)
+    instance = f"https://localhost:{sim.port}"
+    info = ctl.info()
+    assert tok["instance_url"] == instance
+    assert tok["id"] == f"{sim.url}/id/{info['org_id']}/{info['user_id']}"
+    auth = {"Authorization": f"Bearer {tok['access_token']}"}
+    ident = http.get(tok["id"], headers=auth)
+    assert ident.status_code == 200 and ident.json()["urls"]["rest"] == f"{instance}/services/data/v{{version}}/"
+    assert ident.json()["id"] == tok["id"]
+    assert http.get(f"{instance}/id/{info['org_id']}/{info['user_id']}", headers=auth).status_code == 403
+    assert rest_status(http, instance, tok["access_token"]) == 200
+    assert rest_status(http, sim.url, tok["access_token"]) == 401
+    sf = Salesforce(instance_url=tok["instance_url"], session_id=tok["access_token"], version=API_VERSION, session=http)
     assert sf.query("SELECT COUNT() FROM Contact")["totalSize"] == 0
 
 
-@pytest.mark.parametrize("method,path,status", [
-    ("GET", "/services/data/v59.0/sobjects/ThankView__c/describe", 200),
-    ("GET", "/services/data/v59.0/query?q=SELECT+Id+FROM+Nope__c", 400),
-    ("GET", "/services/data/v59.0/sobjects/Nope__c/describe", 404),
-    ("POST", "/services/data/v59.0/composite/sobjects", 400),
-    ("GET", "/services/data/v59.0/jobs/ingest/750000000000000AAA", 404),
-])
-def test_sforce_limit_info_on_every_rest_answer(ctl, http, token, method, path, status):
-    ctl.limits(used=100, max=15000)
-    resp = http.request(method, token["instance_url"] + path, json={} if method == "POST" else None,
-                        headers={"Authorization": f"Bearer {token['access_token']}"})
-    assert resp.status_code == status
-    assert resp.headers[LIMIT_INFO] == "api-usage=101/15000"
-
-
-def test_sforce_limit_info_on_a_401(ctl, http, token):
-    ctl.limits(used=7, max=15000)
-    resp = http.get(f"{token['instance_url']}/services/data/v59.0/sobjects/", headers={"Authorization": "Bearer nope"})
-    assert resp.status_code == 401
-    assert resp.headers[LIMIT_INFO] == "api-usage=8/15000"
-
-
-# --- "" is null -----------------------------------------------------------------------------
-
-
-def test_empty_string_for_a_required_field_is_required_field_missing(ctl, sf):
-    ctl.require_field("ThankView__c", "Event_Name__c")
-    [blank, ok] = create(sf, [tv(Event_Name__c=""), tv(Event_Name__c="Spring")])
-    assert error_of(blank) == {"statusCode": "REQUIRED_FIELD_MISSING",
-                               "message": "Required fields are missing: [Event_Name__c]", "fields": ["Event_Name__c"]}
-    assert ok["success"] is True
-    assert [r["Event_Name__c"] for r in ctl.records("ThankView__c")] == ["Spring"]
-
-
-def test_empty_string_for_an_optional_text_field_is_stored_as_null(ctl, sf):
-    [res] = create(sf, [tv(Text_Reply__c="", Url__c="")])
-    rec = ctl.get("ThankView__c", res["id"])
-    assert (rec["Text_Reply__c"], rec["Url__c"]) == (None, None)
-
-
-def test_blank_is_null_can_be_switched_off(ctl, sf):
-    ctl.config(blank_is_null=False)
-    ctl.require_field("ThankView__c", "Event_Name__c")
-    [res] = create(sf, [tv(Event_Name__c="")])
-    assert res["success"] is True
-    assert ctl.get("ThankView__c", res["id"])["Event_Name__c"] == ""
-
-
-# --- values longer than the field ----------------------------------------------------------
-
-
-def test_value_longer_than_its_field_is_string_too_long(ctl, sf):
-    url = "https://videos.example.org/" + "v" * 229  # 256 characters; a URL field holds 255
-    [long, fits] = create(sf, [tv(Video_Url__c=url), tv(Video_Url__c=url[:255])])
-    assert error_of(long) == {
-        "statusCode": "STRING_TOO_LONG", "message": f"Video Url: data value too large: {url} (max length=255)",
-        "fields": ["Video_Url__c"],
-    }
-    assert fits["success"] is True
-    assert len(ctl.records("ThankView__c")) == 1
-
-
-# --- field-level security -------------------------------------------------------------------
-
-
-def test_read_only_field_in_describe_and_refused_on_write(ctl, sf):
-    ctl.config(read_only_fields=["ThankView__c.Views__c"])
-    views = field(sf.ThankView__c.describe(), "Views__c")
-    assert (views["createable"], views["updateable"]) == (False, False)
-    [with_views, without] = create(sf, [tv(Views__c=3, Opened__c=True), tv(Opened__c=True)])
-    assert error_of(with_views) == {
-        "statusCode": "INVALID_FIELD_FOR_INSERT_UPDATE",
-        "message": "Unable to create/update fields: Views__c. Please check the security settings of this field "
-                   "and verify that it is read/write for your profile or permission set.",
-        "fields": ["Views__c"],
-    }
-    assert without["success"] is True
-    upd = sf.restful("composite/sobjects", method="PATCH",
-                     json={"allOrNone": False, "records": [tv(id=without["id"], Views__c=1)]})
-    assert error_of(upd[0])["statusCode"] == "INVALID_FIELD_FOR_INSERT_UPDATE"
-    assert ctl.get("ThankView__c", without["id"])["Views__c"] is None
-
-
-def test_field_access_control_makes_one_field_read_only(ctl, sf):
-    ctl.field_access("ThankView__c", "Portal_Id__c", createable=False, updateable=False)
-    f = field(sf.ThankView__c.describe(), "Portal_Id__c")
-    assert (f["createable"], f["updateable"]) == (False, False)
-    [res] = create(sf, [tv(Portal_Id__c="7")])
-    assert error_of(res)["fields"] == ["Portal_Id__c"]
-
-
-# --- Text Name ------------------------------------------------------------------------------
-
-
-def test_text_name_field_describe_flags(ctl, sf):
-    ctl.config(text_name_objects=["ThankView__c"])
-    name = field(sf.ThankView__c.describe(), "Name")
-    assert {k: name[k] for k in ("type", "length", "nameField", "autoNumber", "createable", "updateable",
-                                  "nillable", "defaultedOnCreate", "label")} == {
-        "type": "string", "length": 80, "nameField": True, "autoNumber": False, "createable": True,
-        "updateable": True, "nillable": False, "defaultedOnCreate": False, "label": "ThankView Name",
-    }
-
-
-def test_text_name_is_written_and_left_empty_takes_the_id(ctl, sf):
-    ctl.config(text_name_objects=["ThankView__c"])
-    [named, unnamed, too_long] = create(sf, [tv(Name="Spring – Jane Doe"), tv(), tv(Name="x" * 81)])
-    assert ctl.get("ThankView__c", named["id"])["Name"] == "Spring – Jane Doe"
-    assert ctl.get("ThankView__c", unnamed["id"])["Name"] == unnamed["id"]
-    assert error_of(too_long)["statusCode"] == "STRING_TOO_LONG"
-
-
-def test_default_name_is_an_auto_number_refused_on_write(ctl, sf):
-    name = field(sf.ThankView__c.describe(), "Name")
-    assert (name["autoNumber"], name["createable"], name["defaultedOnCreate"]) == (True, False, True)
-    [res] = create(sf, [tv(Name="mine")])
-    assert error_of(res)["statusCode"] == "INVALID_FIELD_FOR_INSERT_UPDATE"
-
-
-# --- the strict org together ---------------------------------------------------------------
-
-
-def test_strict_org_control_turns_every_switch_on(ctl, sf):
-    config = ctl.strict_org()
-    assert {k: config[k] for k in STRICT_ORG} == STRICT_ORG
-    describe = sf.ThankView__c.describe()
-    assert field(describe, "Views__c")["updateable"] is False
-    assert field(describe, "Name")["autoNumber"] is False
-    with pytest.raises(SalesforceRefusedRequest):
-        sf.limits()
-
-
-def test_a_server_started_strict_stays_strict_after_reset():
-    handle = start(port=0, **STRICT_ORG)
-    try:
-        ctl = handle.control()
-        ctl.reset()
-        org = handle.org
-        assert org.config["view_setup"] is False
-        assert org.sobject("ThankView__c").field("Views__c").createable is False
-        assert org.sobject("ThankView__c").field("Name").auto_number is False
-    finally:
-        handle.stop()
+def test_strict_switches_are_all_accepted_together(ctl):
+    config = ctl.config(**STRICT)
+    assert {k: config[k] for k in STRICT} == STRICT
