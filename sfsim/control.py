@@ -15,11 +15,13 @@ Tests of the whole project drive the org through ``SimControl``::
 ``POST /_sim/reset``       fresh org (new org id), default config + server defaults
 ``GET|POST /_sim/config``  read / change config (client_id, client_secret, redirect_uris,
                            query_batch_size, latency_ms, daily_api_max, bulk_delay_ms,
-                           username, display_name, email, org_name, app_name)
+                           username, display_name, email, org_name, app_name, and the
+                           locked-down org's switches of ``sfsim.realorg``)
 ``POST /_sim/seed``        ``{"object", "records"}`` → ``{"ids"}`` (admin insert)
 ``GET /_sim/records``      ``?object=&include_deleted=`` → ``{"records"}``
 ``POST /_sim/update``      ``{"object", "id", "fields"}`` (e.g. convert a Lead)
 ``POST /_sim/delete``      ``{"object", "id"}`` soft delete
+``POST /_sim/share``       ``{"object", "id", "hidden"}`` hide a record from the user (sharing)
 ``POST /_sim/add_field``   ``{"object", "name", "type", "required", "external_id", ...}``
 ``POST /_sim/remove_field``, ``/_sim/require_field``, ``/_sim/create_object``,
 ``/_sim/delete_object``
@@ -131,6 +133,19 @@ def _add_field(state, org, body) -> dict:
     return f.describe()
 
 
+def _share(state, org, body) -> dict:
+    """Private sharing: hide a record from the connected user (or show it again)."""
+    obj = _obj(org, body)
+    rec = obj.get(body["id"])
+    if rec is None:
+        raise ControlError(f"no {obj.name} {body['id']}")
+    if body.get("hidden", True):
+        org.hidden.add(rec.id[:15])
+    else:
+        org.hidden.discard(rec.id[:15])
+    return {"hidden": sorted(org.hidden)}
+
+
 def _remove_field(state, org, body) -> dict:
     _obj(org, body).remove_field(body["name"])
     return {"ok": True}
@@ -208,7 +223,7 @@ ENDPOINTS = {
     "info": _info, "reset": _info, "config": _config, "seed": _seed, "records": _records, "update": _update,
     "delete": _delete, "add_field": _add_field, "remove_field": _remove_field, "require_field": _require_field,
     "create_object": _create_object, "delete_object": _delete_object, "fault": _fault, "clear_faults": _clear_faults,
-    "faults": _faults, "stats": _stats, "reset_stats": _reset_stats, "limits": _limits,
+    "faults": _faults, "stats": _stats, "reset_stats": _reset_stats, "limits": _limits, "share": _share,
 }
 
 
@@ -294,6 +309,10 @@ class SimControl:
 
     def delete(self, obj: str, rec_id: str) -> None:
         self._call("POST", "delete", {"object": obj, "id": rec_id})
+
+    def hide(self, obj: str, rec_id: str, hidden: bool = True) -> None:
+        """Private sharing (sfsim.realorg): the user no longer sees this record."""
+        self._call("POST", "share", {"object": obj, "id": rec_id, "hidden": hidden})
 
     # schema
     def add_field(self, obj: str, name: str, type: str, required: bool = False, external_id: bool = False,

@@ -19,7 +19,7 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
-from . import ids
+from . import ids, realorg
 from .errors import DmlError
 from .faults import FaultSet, Stats
 from .schema import (
@@ -52,6 +52,8 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "display_name": "Sim Admin",
     "email": "admin@sfsim.example",
     "org_name": "sfsim Org",
+    # A locked-down customer org's switches (realorg.py), all off by default.
+    **realorg.DEFAULTS,
 }
 
 
@@ -116,6 +118,10 @@ class Org:
         self.codes: dict[str, dict] = {}
         self.access_tokens: dict[str, dict] = {}
         self.refresh_tokens: dict[str, dict] = {}
+        # Approvals per user per connected app, oldest first, and records hidden from the
+        # user by sharing (15-char ids): realorg.py.
+        self.approvals: list[dict] = []
+        self.hidden: set[str] = set()
         # Query cursors (rest.py) and Bulk jobs (bulk.py).
         self.cursors: OrderedDict[str, dict] = OrderedDict()
         self.jobs: dict[str, Any] = {}
@@ -333,7 +339,8 @@ class Org:
         """A lookup must hold an id of the right object that exists (§3.2).
 
         Malformed or of another object's key prefix → MALFORMED_ID (label-prefixed message);
-        well-formed but no such record, or a deleted one → INVALID_CROSS_REFERENCE_KEY.
+        well-formed but no such record → INVALID_CROSS_REFERENCE_KEY; a deleted, hidden or
+        unreadable record or a converted Lead: ``realorg.reference_error``.
         """
         canonical = ids.to18(value)
         targets = [self.sobject(name) for name in f.reference_to]
@@ -342,8 +349,11 @@ class Org:
         if canonical is None or target is None:
             raise DmlError("MALFORMED_ID", f"{f.label}: id value of incorrect type: {value}", [f.name])
         rec = target.get(canonical)
-        if rec is None or rec.deleted:
+        if rec is None:
             raise DmlError("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", [])
+        err = realorg.reference_error(self, f, target, rec)
+        if err is not None:
+            raise err
         return canonical
 
     def _check_unique(self, obj: SObjectType, values: dict[str, Any], own_id: str | None) -> None:
