@@ -2,6 +2,7 @@ from django import forms
 
 from ..models import FieldMapping, SalesforceConnection
 from . import oauth
+from .mapping import source_label
 
 ENV = SalesforceConnection.Environment
 
@@ -36,25 +37,35 @@ class ConnectForm(forms.Form):
         return data
 
 
-def _source_choices():
-    return [(value, label) for value, label in FieldMapping.Source.choices]
-
-
 class MappingForm(forms.Form):
-    target_field = forms.RegexField(
-        label="Salesforce field (API name)",
-        regex=r"^[A-Za-z][A-Za-z0-9_]{0,79}$",
-        max_length=80,
-        error_messages={"invalid": "Enter the field's API name, e.g. Donor_ID__c."},
-        help_text="Exactly as in Salesforce, including the __c suffix.",
+    """A mapping: the Salesforce field chosen from ``ThankView__c``'s described fields
+    (``field_options``, from ``mapping_changes.mapping_field_options``), the value from a list."""
+
+    target_field = forms.ChoiceField(
+        label="Salesforce field",
+        error_messages={
+            "required": "Choose the Salesforce field.",
+            "invalid_choice": "Choose one of the ThankView__c fields in the list.",
+        },
+        help_text="The fields of ThankView__c that ThankView can write, as Salesforce describes them.",
     )
-    source = forms.ChoiceField(label="Value from", choices=_source_choices)
+    source = forms.ChoiceField(
+        label="Value from",
+        choices=[(value, source_label(value)) for value in FieldMapping.Source.values],
+        help_text="In brackets: the field type that takes it.",
+    )
     constant_value = forms.CharField(
         label="Constant value",
         required=False,
         max_length=255,
-        help_text="Only when “Value from” is “A constant value”. For a checkbox enter true or false.",
+        help_text="The same value on every record. For a checkbox enter true or false.",
     )
+
+    def __init__(self, *args, field_options=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["target_field"].choices = [("", "Choose a field")] + [
+            (o.name, f"{o.label} ({o.name}) · {o.type_label}") for o in field_options
+        ]
 
     def clean(self):
         data = super().clean()

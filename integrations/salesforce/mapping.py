@@ -94,6 +94,53 @@ COMPATIBLE: dict[str, set[str]] = {
 CONSTANT_TYPES = {"boolean", "double", "int", "currency", "percent", "datetime", "date", "url", "email", "string", "textarea", "phone", "picklist"}
 
 
+# Salesforce's type names as the guide and Setup write them; describe's "double" or "string"
+# never reaches a page. (Field types: Salesforce Help, "Custom Field Types".)
+TYPE_LABELS: dict[str, str] = {
+    "string": "Text",
+    "textarea": "Text Area",
+    "boolean": "Checkbox",
+    "double": "Number",
+    "int": "Number",
+    "currency": "Currency",
+    "percent": "Percent",
+    "datetime": "DateTime",
+    "date": "Date",
+    "time": "Time",
+    "url": "URL",
+    "email": "Email",
+    "phone": "Phone",
+    "picklist": "Picklist",
+    "multipicklist": "Picklist (Multi-Select)",
+    "reference": "Lookup",
+    "id": "Record ID",
+}
+# What each source kind is called on pages (the type a field needs to take it).
+KIND_LABELS = {"string": "Text", "url": "URL", "email": "Email", "number": "Number", "datetime": "DateTime",
+               "boolean": "Checkbox", "constant": "any type"}
+
+
+def type_label(f: dict | str) -> str:
+    """A describe field (or describe type) in the guide's words: "Text", "Lookup (Contact)"."""
+    if isinstance(f, str):
+        return TYPE_LABELS.get(f, f.title())
+    ftype = f.get("type") or ""
+    label = TYPE_LABELS.get(ftype, ftype.title())
+    if ftype == "reference" and f.get("referenceTo"):
+        return f"{label} ({', '.join(f['referenceTo'])})"
+    if f.get("calculated"):
+        return f"Formula ({label})"
+    if f.get("autoNumber"):
+        return "Auto Number"
+    return label
+
+
+def source_label(source: str) -> str:
+    """A source as the mapping editor lists it: "Campaign name (Text)"."""
+    kind = SOURCE_KINDS.get(source, "")
+    return f"{S(source).label} ({KIND_LABELS[kind]})" if kind and kind != "constant" else S(source).label
+
+
 @transaction.atomic
 def mappings_for(portal) -> list[FieldMapping]:
     """The portal's enabled mappings, writing the defaults the first time."""
@@ -106,13 +153,18 @@ def mappings_for(portal) -> list[FieldMapping]:
 
 
 def mappings_shown(portal, connection) -> list[FieldMapping]:
-    """The settings page's mapping table: the enabled mappings, none before a connection.
-    Once the object has been checked, a portal without any mapping row gets the defaults."""
+    """The settings page's mapping table: the enabled mappings, none before a connection,
+    each with ``type_shown``, its field's type as last checked. Once the object has been
+    checked, a portal without any mapping row gets the defaults."""
     if connection is None:
         return []
     mappings = list(FieldMapping.objects.filter(portal=portal, enabled=True).order_by("id"))
     if connection.schema_cache and not mappings and not FieldMapping.objects.filter(portal=portal).exists():
         mappings = mappings_for(portal)
+    described = {k.lower(): v for k, v in (connection.schema_cache or {}).get("fields", {}).items()}
+    for m in mappings:  # the field's type as last checked, in the guide's words
+        f = described.get(m.target_field.lower())
+        m.type_shown = type_label(f) if f else ""
     return mappings
 
 
@@ -192,6 +244,7 @@ _CONSTANT_PARSERS = {
 def type_problem(source: str, f: dict, *, constant_value: str = "") -> str:
     """Why ``source`` cannot be written into describe field ``f`` ("" when it can)."""
     name, ftype = f.get("name", "?"), f.get("type", "?")
+    shown = type_label(ftype)
     if f.get("calculated") or f.get("autoNumber") or not f.get("createable"):
         return f"{name} cannot be written (it is read-only for the connected user, a formula or an auto-number)."
     if ftype == "reference":
@@ -201,17 +254,17 @@ def type_problem(source: str, f: dict, *, constant_value: str = "") -> str:
         return f"Unknown source “{source}”."
     if kind == "constant":
         if ftype not in CONSTANT_TYPES:
-            return f"A constant cannot go into {name} (a {ftype} field)."
+            return f"A constant cannot go into {name} (a {shown} field)."
         try:
             value = constant_parse(constant_value, ftype)
         except ValueError as e:
-            return f"{name} is a {ftype} field: {e}"
+            return f"{name} is a {shown} field: {e}"
         length = f.get("length") or 0
         if isinstance(value, str) and length and len(value) > length:
             return f"{name} holds at most {length} characters."
         return ""
     if kind not in COMPATIBLE.get(ftype, set()):
-        return f"{name} is a {ftype} field; a {kind} value ({S(source).label}) cannot go into it."
+        return f"{name} is a {shown} field; {S(source).label} ({KIND_LABELS[kind]}) cannot go into it."
     return ""
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .mapping import type_problem
+from .mapping import type_label, type_problem
 from .setup_guide import DEPLOY_ANCHOR, PERMISSION_SETS_ANCHOR
 
 OBJECT = "ThankView__c"
@@ -109,6 +109,7 @@ def summarize(describe: dict | None) -> dict:
         return {"object_present": False, "fields": {}}
     fields = {
         f["name"]: {
+            "label": f.get("label") or f["name"],
             "type": f.get("type"),
             "createable": bool(f.get("createable")),
             "updateable": bool(f.get("updateable")),
@@ -159,7 +160,8 @@ def checklist(describe: dict | None, mappings, *, connection) -> Checklist:
     2. The connected user can create and update it.
     3. The contact lookup (``Contact__c`` or support's custom one) and ``Lead__c`` exist and
        are lookups to the right objects.
-    4. Every enabled mapping's target exists, is createable and has a compatible type.
+    4. Every enabled mapping's target exists, is createable and has a compatible type, and
+       every field of the guide's table has a mapping (a warning when one was removed).
     5. No field is required on create without a mapping (e.g. a newly required Donor_ID__c).
     6. ``Portal_Id__c`` / ``Portal_Name__c`` present or not (optional).
     7. ``Send_Id__c`` External ID present or not (optional; duplicates are prevented either way).
@@ -176,6 +178,7 @@ def checklist(describe: dict | None, mappings, *, connection) -> Checklist:
     by_name = _fields_by_name(describe)
     _check_access(c, describe)
     mapping_problems = _check_lookups(c, by_name, connection) + _check_mappings(c, by_name, mappings)
+    _check_guide_mappings(c, mappings)
     required = _check_required(c, describe, mappings, connection)
     if required:
         mapping_problems.append((required[0], f"Required fields are missing: [{', '.join(required)}]"))
@@ -222,7 +225,7 @@ def _check_lookups(c: Checklist, by_name: dict, connection) -> list[tuple[str, s
             if required:
                 problems.append((name, f"The lookup field {name} does not exist on {OBJECT}."))
         elif f.get("type") != "reference" or target not in (f.get("referenceTo") or []):
-            c.add(f"lookup:{name}", "fail", label, f"{name} is a {f.get('type')} field, not a lookup to {target}.")
+            c.add(f"lookup:{name}", "fail", label, f"{name} is a {type_label(f)} field, not a lookup to {target}.")
             problems.append((name, f"{name} is not a lookup to {target}."))
         else:
             c.add(f"lookup:{name}", "ok", label)
@@ -247,6 +250,20 @@ def _check_mappings(c: Checklist, by_name: dict, mappings) -> list[tuple[str, st
         else:
             c.add(f"field:{m.target_field}", "ok", label)
     return problems
+
+
+def _check_guide_mappings(c: Checklist, mappings) -> None:
+    """Every field of the guide's table (but the lookups, which the match fills) has a
+    mapping: a removed one means ThankView stops sending that engagement (a warning, since
+    an admin may mean it; the sync still runs)."""
+    mapped = {m.target_field.lower() for m in mappings}
+    missing = [g for g in GUIDE_FIELDS if g.name not in LOOKUP_FIELDS and g.name.lower() not in mapped]
+    if not missing:
+        c.add("guide_mappings", "ok", "Every field of the guide's table has a mapping")
+        return
+    for g in missing:
+        c.add(f"unmapped:{g.name}", "warn", f"{g.name} has no mapping",
+              f"ThankView does not send {g.name} ({g.guide_type}) to Salesforce. Add a mapping to send it again.")
 
 
 def _check_required(c: Checklist, describe: dict, mappings, connection) -> list[str]:

@@ -21,10 +21,17 @@ def _mapping_form(request, *, mapping, initial):
     if connection is None or not connection.has_tokens:
         messages.error(request, "Connect Salesforce first: mappings are checked against your Salesforce fields.")
         return settings_redirect(request.portal)
-    form = MappingForm(request.POST or None, initial=initial)
+    try:
+        options, describe = mapping_services.mapping_field_options(connection=connection, mapping=mapping)
+    except mapping_services.MappingRefused as e:
+        messages.error(request, str(e))
+        return settings_redirect(request.portal)
+    form = MappingForm(request.POST or None, initial=initial, field_options=options)
     if request.method == "POST" and form.is_valid():
         try:
-            saved = mapping_services.mapping_save(connection=connection, mapping=mapping, **form.cleaned_data)
+            saved = mapping_services.mapping_save(
+                connection=connection, mapping=mapping, describe=describe, **form.cleaned_data
+            )
         except mapping_services.MappingRefused as e:
             form.add_error("target_field", str(e))
         else:
