@@ -26,7 +26,7 @@ from authlib.integrations.requests_client import OAuth2Session
 from django.conf import settings
 from django.urls import reverse
 
-from .errors import OAuthFailed, SessionExpired, Unavailable
+from .errors import OAuthFailed, SessionExpired, Unavailable, token_error
 from .transport import CABundleMixin
 
 SCOPES = "api refresh_token"
@@ -139,8 +139,7 @@ def code_exchange(login_url: str, code: str, code_verifier: str) -> dict:
             code_verifier=code_verifier,
         )
     except AuthlibBaseError as e:
-        error, description = _oauth_error(e)
-        raise OAuthFailed(description, code=error, status=400) from e
+        raise token_error(*_oauth_error(e), refreshing=False) from e
     except requests.RequestException as e:
         raise Unavailable(str(e), code=type(e).__name__) from e
     except ValueError as e:  # not JSON: not a Salesforce token endpoint
@@ -151,19 +150,15 @@ def code_exchange(login_url: str, code: str, code_verifier: str) -> dict:
 
 
 def token_refresh(login_url: str, refresh_token: str) -> dict:
-    """Run the refresh grant. ``invalid_grant`` (revoked/expired) → ``SessionExpired``."""
+    """Run the refresh grant. ``invalid_grant`` (revoked/expired) → ``SessionExpired``; a refused
+    consumer key or secret → ``AppCredentialsRefused`` (``errors.token_error``)."""
     if not refresh_token:
         raise SessionExpired("No refresh token is stored.", code="invalid_grant")
     s = _session()
     try:
         token = s.refresh_token(f"{login_url}/services/oauth2/token", refresh_token=refresh_token)
     except AuthlibBaseError as e:
-        error, description = _oauth_error(e)
-        # Salesforce answers invalid_grant "expired access/refresh token" when the refresh
-        # token is revoked or expired, "inactive user" for a frozen user (reference §1.6).
-        if error in ("invalid_grant", "invalid_client_id", "invalid_client", "inactive_user"):
-            raise SessionExpired(description, code=error, status=400) from e
-        raise OAuthFailed(description, code=error, status=400) from e
+        raise token_error(*_oauth_error(e), refreshing=True) from e
     except requests.RequestException as e:
         raise Unavailable(str(e), code=type(e).__name__) from e
     except ValueError as e:
