@@ -66,6 +66,7 @@ class SalesforceRecord(models.Model):
 
     class Meta:
         verbose_name = "Salesforce record of a send"
+        verbose_name_plural = "Salesforce records of sends"
         constraints = [
             models.UniqueConstraint(fields=["send", "org_id"], name="sfrecord_unique_send_org"),
         ]

@@ -22,6 +22,7 @@ class ResyncRequest(models.Model):
 
     class Meta:
         ordering = ["-requested_at", "-id"]
+        verbose_name = "re-sync request"
         indexes = [models.Index(fields=["portal", "-requested_at"], name="resync_portal_requested")]
 
     def __str__(self):
