@@ -4,7 +4,8 @@ The estimate walks the re-sync's sends in the order the run takes them (``due.py
 id) and counts, batch by batch, every call the run makes (``run.py``, ``batch.py``, the
 writers):
 
-- the run's own: one describe of ``ThankView__c`` (pre-flight) and one ``GET /limits``;
+- the run's own: one describe of ``ThankView__c`` (its pre-flight; a run takes its budget
+  from the answers' ``Sforce-Limit-Info`` headers, never from ``/limits``, see ``budget.py``);
 - matching, for sends with no record in the org yet (``matching.lookup_calls``): the Donor
   ID lookups (Contact ids, Lead ids), Contact by email, and Lead by email. Round two is
   counted as if round one found nobody: only Salesforce's answers can make it smaller;
@@ -33,7 +34,14 @@ from django.conf import settings
 from engagement.models import Send
 
 from ..models import BulkJob, SalesforceRecord
-from .budget import daily_requests, limits_record, portal_calls_last_24h
+from .budget import (
+    daily_requests,
+    last_known_usage,
+    limits_or_none,
+    limits_record,
+    portal_calls_last_24h,
+    usage_figures,
+)
 from .client import COLLECTION_LIMIT, SalesforceClient, chunks
 from .dedupe import external_id_for
 from .due import BATCH_SIZE
@@ -41,7 +49,7 @@ from .errors import SalesforceError
 from .matching import MatchConfig, MatchInput, lookup_calls
 from .writers import bulk as bulk_writer
 
-RUN_FIXED_CALLS = 2  # describe (pre-flight) and GET /limits
+RUN_FIXED_CALLS = 1  # the pre-flight describe
 # A Bulk job: create, upload, UploadComplete, then successful and failed results.
 BULK_JOB_CALLS = 5
 BULK_POLLS_PER_JOB = 3
@@ -186,8 +194,9 @@ class ResyncEstimate:
 def resync_estimate(*, connection, campaigns, live: bool = True) -> ResyncEstimate:
     """What re-syncing ``campaigns`` (one portal's) will cost, and what the org has left.
 
-    Reads ``/limits`` live (one API call, ``live``); if Salesforce cannot be asked, the last
-    known figures (from the latest run or ``Sforce-Limit-Info``) are shown and labelled so.
+    Asks Salesforce live (one API call, ``live``): ``/limits`` where the user may read it,
+    else that answer's usage header; if Salesforce cannot be asked, the last known figures
+    are shown and labelled so.
     """
     out = ResyncEstimate(portal=connection.portal if connection else None, connection=connection, campaigns=campaigns)
     if connection is None or not connection.org_id or not connection.has_tokens:
@@ -210,23 +219,37 @@ def connection_estimate(*, connection, sends) -> Estimate:
     )
 
 
-def _remaining(out: ResyncEstimate, connection, live: bool) -> None:
-    limits = None
-    if live:
-        try:
-            limits = SalesforceClient(connection).limits()
-            limits_record(connection=connection, limits=limits)
+def _live_figures(connection, out: ResyncEstimate) -> tuple[int, int] | None:
+    """Ask Salesforce now: ``/limits`` where allowed, else the usage header of its answer."""
+    client = SalesforceClient(connection)
+    try:
+        limits = limits_or_none(client)
+    except SalesforceError as e:
+        out.remaining_source = f"last known — Salesforce could not be asked now ({e.code})"
+        return None
+    if limits is not None:
+        limits_record(connection=connection, limits=limits)
+        figures = daily_requests(limits)
+        if figures is not None:
             out.remaining_source = "live from Salesforce (/limits)"
-        except SalesforceError as e:
-            out.remaining_source = f"last known — Salesforce could not be asked now ({e.code})"
-    if limits is None:
-        limits = connection.api_limits or {}
-        if limits and not out.remaining_source:
-            out.remaining_source = "last known"
-    figures = daily_requests(limits)
-    if figures is None and connection.api_usage_max:
-        figures = (connection.api_usage_max, connection.api_usage_max - (connection.api_usage_used or 0))
-        out.remaining_source = out.remaining_source or "last known (Sforce-Limit-Info)"
+            return figures
+    figures = usage_figures(client.api_usage)
+    if figures is not None:
+        out.remaining_source = "live from Salesforce (Sforce-Limit-Info)"
+    return figures
+
+
+def _remaining(out: ResyncEstimate, connection, live: bool) -> None:
+    """The org's remaining daily requests and the portal's cap, live where possible."""
+    figures = _live_figures(connection, out) if live else None
+    if figures is None:
+        figures = daily_requests(connection.api_limits or {}) if connection.api_limits else None
+        if figures is not None:
+            out.remaining_source = out.remaining_source or "last known"
+    if figures is None:
+        figures = usage_figures(last_known_usage(connection))
+        if figures is not None:
+            out.remaining_source = out.remaining_source or "last known (Sforce-Limit-Info)"
     if figures:
         out.maximum, out.remaining = figures
         out.cap_calls = math.floor(out.maximum * (connection.api_cap_percent or 100) / 100)
