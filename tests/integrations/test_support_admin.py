@@ -175,10 +175,10 @@ def test_resync_asks_with_estimate_then_logs_per_campaign(support_client, conn, 
     url = reverse("admin:engagement_campaign_changelist")
     page = support_client.post(url, {"action": "resync_campaigns", "_selected_action": [gala.pk]}).content.decode()
     assert "Re-sync campaigns to Salesforce?" in page and "“Spring Gala”" in page
-    # 3 sends to match: describe and /limits; the Donor ID and the two emails, then (as if
-    # nobody was found) the Donor ID holder's email on Contacts and all three on Leads; one create.
-    assert "<strong>7</strong> via sObject Collections" in page
-    assert "2 to start: describe and /limits; 4 matching queries" in page
+    # 3 sends to match: the describe; the Donor ID and the two emails, then (as if nobody was
+    # found) the Donor ID holder's email on Contacts and all three on Leads; one create.
+    assert "<strong>6</strong> via sObject Collections" in page
+    assert "1 to start: the describe of ThankView__c; 4 matching queries" in page
     assert not ResyncRequest.objects.exists() and _log_messages(gala) == [] and _history(conn.portal) == []
     assert not SalesforceRecord.objects.filter(resync_requested_at__isnull=False).exists()
 
