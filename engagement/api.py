@@ -108,7 +108,9 @@ class RecipientIn(Schema):
     first_name: str | None = Field(None, max_length=150)
     last_name: str | None = Field(None, max_length=150)
 
-    @field_validator("email", "donor_id", "first_name", "last_name")
+    # Names are normalised when stored (thankview.text.one_line); an email or Donor ID with
+    # characters the database cannot store is refused instead.
+    @field_validator("email", "donor_id")
     @classmethod
     def _no_nul(cls, value):
         if services.unstorable(value):
