@@ -90,6 +90,15 @@ class CampaignSendForm(AccessibleFormMixin, forms.Form):
                     self.add_error("csv_file", e)
         return data
 
+    def audience(self):
+        """The chosen recipients as a send job's ``audience`` (see ``selectors.audience_contacts``)."""
+        choice = self.cleaned_data["recipients"]
+        if choice == self.SEARCH:
+            return {"kind": "search", "q": self.cleaned_data["q"]}
+        if choice == self.CSV:
+            return {"kind": "emails", "emails": self.cleaned_data["csv_emails"]}
+        return {"kind": "all"}
+
 
 def parse_email_csv(upload):
     """Normalised emails from an uploaded CSV (an ``email`` column, else the first column)."""
