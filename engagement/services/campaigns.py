@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from thankview.text import one_line
 
 from ..models import Campaign
-from .validation import http_url_validator, unstorable
+from .validation import MAX_URL, unstorable, url_problem
 
 
 def campaign_create(*, portal, name, video_url, cta_label="", cta_url="", created_by=None):
@@ -32,15 +32,18 @@ def campaign_validate(campaign):
     if errors:
         raise ValidationError(errors)
     try:
-        campaign.full_clean(exclude=["portal", "created_by"])
+        # The links are checked below by url_problem, the API schema's rule, not URLField's.
+        campaign.full_clean(exclude=["portal", "created_by", "video_url", "cta_url"])
     except ValidationError as e:
         errors.update(e.message_dict)
+    if not campaign.video_url:
+        errors["video_url"] = ["This field cannot be blank."]
     for name in ("video_url", "cta_url"):
         value = getattr(campaign, name)
         if value and name not in errors:
-            try:
-                http_url_validator(value)
-            except ValidationError:
+            if len(value) > MAX_URL:
+                errors[name] = [f"Enter at most {MAX_URL} characters."]
+            elif url_problem(value):
                 errors[name] = ["Enter a web address starting with http:// or https://."]
     if campaign.cta_url and not campaign.cta_label:
         errors.setdefault("cta_label", []).append("Give the button a label, e.g. “Give again”.")
