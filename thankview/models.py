@@ -2,11 +2,12 @@
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
 
 # First path segments the site itself uses; a portal slug may not take one of them.
 RESERVED_SLUGS = frozenset(
-    {"admin", "accounts", "api", "v", "t", "u", "webhooks", "integrations", "static", "media", "health"}
+    {"admin", "accounts", "api", "v", "t", "u", "w", "brand", "webhooks", "integrations", "static", "media", "health"}
 )
 
 
@@ -15,10 +16,19 @@ def validate_portal_slug(value):
         raise ValidationError(f"“{value}” is reserved by the site; choose another slug.")
 
 
+validate_accent_color = RegexValidator(
+    r"\A#[0-9a-fA-F]{6}\Z", "Enter the colour as # and six hex digits, e.g. #4b3fd8."
+)
+
+
 class Portal(models.Model):
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=60, unique=True, validators=[validate_portal_slug])
     created_at = models.DateTimeField(auto_now_add=True)
+    # Recipient pages' branding (portal settings). The logo is a checked PNG or JPEG
+    # (thankview.branding); the accent colour, when set, colours their buttons and links.
+    logo = models.FileField(upload_to="portal-logos/", blank=True, max_length=200)
+    accent_color = models.CharField(max_length=7, blank=True, validators=[validate_accent_color])
 
     class Meta:
         ordering = ["name"]
