@@ -19,7 +19,7 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
-from . import ids, realorg
+from . import ids, lockdown, realorg
 from .errors import DmlError
 from .faults import FaultSet, Stats
 from .schema import (
@@ -52,8 +52,10 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "display_name": "Sim Admin",
     "email": "admin@sfsim.example",
     "org_name": "sfsim Org",
-    # A locked-down customer org's switches (realorg.py), all off by default.
+    # A locked-down customer org's switches (realorg.py, lockdown.py), all off by default
+    # except blank_is_null, which is Salesforce's own rule.
     **realorg.DEFAULTS,
+    **lockdown.DEFAULTS,
 }
 
 
@@ -126,10 +128,13 @@ class Org:
         self.cursors: OrderedDict[str, dict] = OrderedDict()
         self.jobs: dict[str, Any] = {}
         self._seed_user()
+        lockdown.apply(self)
 
     # configuration
     def configure(self, **kw) -> None:
         self.config.update(_known_config(kw))
+        if lockdown.SCHEMA_KEYS & set(kw):
+            lockdown.apply(self)
         if {"username", "display_name", "email"} & set(kw):  # the User record follows
             user = self.sobject("User")
             self._change(user, user.get(self.user_id), self._user_values())
@@ -218,6 +223,8 @@ class Org:
             if f is None:
                 raise DmlError("INVALID_FIELD", f"No such column '{key}' on sobject of type {obj.name}")
             out[f.name] = self._coerce_value(f, value, source)
+            if source == "json":
+                out[f.name] = lockdown.blank_to_null(self, f, out[f.name])
         return out
 
     def _coerce_value(self, f: Field, value: Any, source: str) -> Any:
@@ -435,6 +442,8 @@ class Org:
         if obj.auto_number_format and full.get("Name") is None:
             obj.auto_number += 1
             full["Name"] = obj.auto_number_format.format(obj.auto_number)
+        if obj.name_from_id and full.get("Name") is None:  # a Text Name left empty (lockdown.text_name)
+            full["Name"] = rec_id
         if obj.compound_name:
             full["Name"] = " ".join(p for p in (full.get("FirstName"), full.get("LastName")) if p) or None
         self._seq += 1

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from . import ids, realorg, soql
+from . import ids, lockdown, realorg, soql
 from .errors import ApiError, DmlError, json_parser_error, not_found
 from .faults import record_fault
 from .org import JsonTypeError, Org
@@ -159,6 +159,8 @@ def resources(org: Org, req: Request, ctx: CallContext, m: dict) -> Response:
 
 def limits(org: Org, req: Request, ctx: CallContext, m: dict) -> Response:
     """§2.3: DailyApiRequests agrees with the Sforce-Limit-Info counter (this call included)."""
+    if not org.config["view_setup"]:
+        raise lockdown.limits_refused()
     mx = org.config["daily_api_max"]
 
     def pair(a: int, b: int) -> dict:

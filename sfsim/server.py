@@ -50,7 +50,13 @@ class SimState:
         self.verbose = False
 
     def reset(self) -> Org:
-        self.org = Org(self.defaults, base_url=self.base_url)
+        old_pod = self.org.ids.pod
+        # Record ids are unique across orgs in Salesforce; the pod is random per org, so draw
+        # again in the rare case the new org got the old one's (its ids would then repeat).
+        org = Org(self.defaults, base_url=self.base_url)
+        while org.ids.pod == old_pod:
+            org = Org(self.defaults, base_url=self.base_url)
+        self.org = org
         return self.org
 
 

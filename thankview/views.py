@@ -2,6 +2,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.templatetags.static import static
 from django.views.decorators.http import require_http_methods
 
 from . import branding
@@ -75,3 +76,9 @@ def brand_theme(request, portal_id):
     response = HttpResponse(css, content_type="text/css; charset=utf-8")
     response["Cache-Control"] = BRAND_CACHE
     return response
+
+
+def favicon(request):
+    """Browsers ask for /favicon.ico whatever the page links; send them to the SVG icon
+    (resolved per request: the hashed name exists only after collectstatic)."""
+    return redirect(static("favicon.svg"), permanent=True)
