@@ -26,9 +26,12 @@ class Portal(models.Model):
     slug = models.SlugField(max_length=60, unique=True, validators=[validate_portal_slug])
     created_at = models.DateTimeField(auto_now_add=True)
     # Recipient pages' branding (portal settings). The logo is a checked PNG or JPEG
-    # (thankview.branding); the accent colour, when set, colours their buttons and links.
-    logo = models.FileField(upload_to="portal-logos/", blank=True, max_length=200)
-    accent_color = models.CharField(max_length=7, blank=True, validators=[validate_accent_color])
+    # (thankview.branding); the accent colour, when set, colours their buttons. Empty by
+    # default in the database too, so rows written by code that predates them still insert.
+    logo = models.FileField(upload_to="portal-logos/", blank=True, max_length=200, default="", db_default="")
+    accent_color = models.CharField(
+        max_length=7, blank=True, validators=[validate_accent_color], default="", db_default=""
+    )
 
     class Meta:
         ordering = ["name"]
