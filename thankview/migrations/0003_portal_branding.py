@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('thankview', '0001_initial'),
+        ('thankview', '0002_portal_time_zone'),
     ]
 
     operations = [
