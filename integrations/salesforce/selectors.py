@@ -39,6 +39,21 @@ def connection_for(portal) -> SalesforceConnection | None:
     return SalesforceConnection.objects.filter(portal=portal).first()
 
 
+def portals_sharing_user(connection: SalesforceConnection | None) -> int:
+    """How many other portals hold tokens of the same Salesforce user (user ids are unique
+    across orgs). Salesforce keeps five approvals per user per connected app, so together they
+    can push each other's approval out (Salesforce Help, "Manage OAuth Access for Your
+    Connected Apps")."""
+    if connection is None or not connection.user_id or not connection.has_tokens:
+        return 0
+    return (
+        SalesforceConnection.objects.filter(user_id=connection.user_id)
+        .exclude(pk=connection.pk)
+        .exclude(refresh_token_enc="")
+        .count()
+    )
+
+
 def recent_runs(*, portal, limit: int = 20):
     return SyncRun.objects.filter(portal=portal).order_by("-started_at", "-id")[:limit]
 
