@@ -48,7 +48,7 @@ api = NinjaAPI(
     description=(
         "Create campaigns and sends, post engagement events, read a send's engagement state. "
         "Authenticate with `Authorization: Bearer <key>`; portal admins create keys on the "
-        "API keys page or with `manage.py create_api_key`."
+        "portal's API keys page."
     ),
     auth=ApiKeyAuth(),
     urls_namespace="api_v1",

@@ -21,7 +21,9 @@ class ResyncRequest(models.Model):
     total = models.PositiveIntegerField(default=0)  # sends marked due by the request
 
     class Meta:
+        verbose_name = "re-sync request"
         ordering = ["-requested_at", "-id"]
+        verbose_name = "re-sync request"
         indexes = [models.Index(fields=["portal", "-requested_at"], name="resync_portal_requested")]
 
     def __str__(self):

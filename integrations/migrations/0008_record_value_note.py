@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('integrations', '0005_support_history'),
+        ('integrations', '0007_connection_service_error_kind'),
     ]
 
     operations = [
