@@ -7,6 +7,12 @@ from thankview.text import one_line
 from ..models import Campaign
 from .validation import MAX_URL, unstorable, url_problem
 
+# The CRM keeps these links in URL fields, and a Salesforce URL field holds 255 characters
+# (Salesforce Help's custom field types, as docs/salesforce-behaviour.md records; describe
+# of a URL field says length 255): a longer link would be refused on every sync, so it is
+# refused here, where it can still be fixed.
+URL_MAX_LENGTH = 255
+
 
 def campaign_create(*, portal, name, video_url, cta_label="", cta_url="", created_by=None):
     """Create a campaign after model validation; raises ValidationError with field errors."""
@@ -40,6 +46,9 @@ def campaign_validate(campaign):
         errors["video_url"] = ["This field cannot be blank."]
     for name in ("video_url", "cta_url"):
         value = getattr(campaign, name)
+        if value and name not in errors and len(value) > URL_MAX_LENGTH:
+            errors[name] = [f"Use a link of at most {URL_MAX_LENGTH} characters (this one has {len(value)}): "
+                            "Salesforce keeps it in a URL field, which holds no more."]
         if value and name not in errors:
             if len(value) > MAX_URL:
                 errors[name] = [f"Enter at most {MAX_URL} characters."]
