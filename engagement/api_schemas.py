@@ -8,7 +8,7 @@ text the database cannot store (a pattern that excludes NUL), and for events the
 every operation can answer, with their error bodies, are listed by ``responses``.
 """
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from ninja import Field, Schema
@@ -18,6 +18,7 @@ from thankview.text import VISIBLE_PATTERN, one_line
 
 from . import services
 from .models import EventType
+from .services.campaigns import URL_MAX_LENGTH
 
 MAX_ID = 2**63 - 1
 # No NUL: PostgreSQL text cannot hold it (names are cleaned instead, see thankview.text).
@@ -32,7 +33,13 @@ def _aware(value):
         raise ValueError("must include a timezone, e.g. 2025-03-01T12:00:00Z")
     if value is not None and value < services.EARLIEST:
         raise ValueError("must be in the year 2000 or later")
-    return value
+    if value is None:
+        return None
+    # Stored in UTC: PostgreSQL refuses offsets beyond ±15:59 that ISO 8601 allows.
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("is out of range") from None
 
 
 def _http_url(value):
@@ -62,11 +69,14 @@ class CampaignIn(Schema):
 
     name: str = Field(..., min_length=1, max_length=200, json_schema_extra={"pattern": VISIBLE_PATTERN},
                       description="Shown to recipients; line breaks and control characters are removed.")
-    video_url: str = Field(..., max_length=services.MAX_URL, json_schema_extra={"format": "uri"},
+    # The schema says 255 (Salesforce's URL field); a longer link is refused by the campaign
+    # service, whose message says why, so the model itself only caps the size.
+    video_url: str = Field(..., max_length=services.MAX_URL, json_schema_extra={"format": "uri", "maxLength": URL_MAX_LENGTH},
                            description="An http(s) link to a video file browsers can play.")
     cta_label: str = Field(None, min_length=1, max_length=80, json_schema_extra=lambda s: (_no_default(s), s.update(pattern=VISIBLE_PATTERN)),
                            description="The call-to-action button's label; give it with cta_url.")
-    cta_url: str = Field(None, max_length=services.MAX_URL, json_schema_extra=lambda s: (_no_default(s), s.update(format="uri")),
+    cta_url: str = Field(None, max_length=services.MAX_URL,
+                         json_schema_extra=lambda s: (_no_default(s), s.update(format="uri", maxLength=URL_MAX_LENGTH)),
                          description="The http(s) link the button opens; give it with cta_label.")
 
     _urls = field_validator("video_url", "cta_url")(_http_url)

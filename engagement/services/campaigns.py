@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from thankview.text import one_line
 
 from ..models import Campaign
-from .validation import MAX_URL, unstorable, url_problem
+from .validation import unstorable, url_problem
 
 # The CRM keeps these links in URL fields, and a Salesforce URL field holds 255 characters
 # (Salesforce Help's custom field types, as docs/salesforce-behaviour.md records; describe
@@ -49,11 +49,8 @@ def campaign_validate(campaign):
         if value and name not in errors and len(value) > URL_MAX_LENGTH:
             errors[name] = [f"Use a link of at most {URL_MAX_LENGTH} characters (this one has {len(value)}): "
                             "Salesforce keeps it in a URL field, which holds no more."]
-        if value and name not in errors:
-            if len(value) > MAX_URL:
-                errors[name] = [f"Enter at most {MAX_URL} characters."]
-            elif url_problem(value):
-                errors[name] = ["Enter a web address starting with http:// or https://."]
+        if value and name not in errors and url_problem(value):
+            errors[name] = ["Enter a web address starting with http:// or https://."]
     if campaign.cta_url and not campaign.cta_label:
         errors.setdefault("cta_label", []).append("Give the button a label, e.g. “Give again”.")
     if campaign.cta_label and not campaign.cta_url:

@@ -38,7 +38,11 @@ def parse_timestamp(value):
         return "occurred_at needs a timezone (e.g. a trailing Z for UTC)."
     if parsed < EARLIEST:
         return "occurred_at is before the year 2000."
-    return parsed
+    # In UTC: PostgreSQL refuses offsets beyond ±15:59 that ISO 8601 allows.
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:00:00-05:00 is past the last date
+        return "occurred_at is out of range."
 
 
 def url_problem(url):
