@@ -9,6 +9,7 @@ campaign or send of another portal is a 404, exactly like one that does not exis
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, ValidationError
 from django.http import Http404
 from ninja import Field, NinjaAPI, Path, Schema, Status
@@ -19,17 +20,25 @@ from pydantic import field_validator
 
 from contacts.models import normalize_email
 
-from . import extensions, jobs, jsonbody, services
+from . import extensions, jobs, jsonbody, ratelimit, services
 from .models import Campaign, EventType, Send
 from .selectors import send_states
 
 MAX_ID = 2**63 - 1
 
 
+class RateLimited(Exception):
+    """The key spent its request budget for the current window (429 with Retry-After)."""
+
+
 class ApiKeyAuth(HttpBearer):
     def authenticate(self, request, token):
         key = services.apikey_authenticate(token)
         if key is not None:
+            # Per key, counted after authentication so that a wrong key cannot spend a
+            # customer's budget; API_RATE_LIMIT requests per API_RATE_WINDOW seconds.
+            if not ratelimit.allow("api", key.pk, limit=settings.API_RATE_LIMIT, window=settings.API_RATE_WINDOW):
+                raise RateLimited
             request.portal = key.portal
         return key
 
@@ -58,6 +67,18 @@ api = NinjaAPI(
 @api.exception_handler(RequestDataTooBig)
 def _too_big(request, exc):
     return api.create_response(request, {"detail": "The request body is too large."}, status=413)
+
+
+@api.exception_handler(RateLimited)
+def _rate_limited(request, exc):
+    window = settings.API_RATE_WINDOW
+    response = api.create_response(
+        request,
+        {"detail": f"Too many requests: this key may make {settings.API_RATE_LIMIT} requests every {window} seconds."},
+        status=429,
+    )
+    response["Retry-After"] = str(ratelimit.retry_after(window))
+    return response
 
 
 @api.exception_handler(HttpError)
@@ -108,7 +129,9 @@ class RecipientIn(Schema):
     first_name: str | None = Field(None, max_length=150)
     last_name: str | None = Field(None, max_length=150)
 
-    @field_validator("email", "donor_id", "first_name", "last_name")
+    # Names are normalised when stored (thankview.text.one_line); an email or Donor ID with
+    # characters the database cannot store is refused instead.
+    @field_validator("email", "donor_id")
     @classmethod
     def _no_nul(cls, value):
         if services.unstorable(value):

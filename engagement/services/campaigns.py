@@ -2,6 +2,8 @@
 
 from django.core.exceptions import ValidationError
 
+from thankview.text import one_line
+
 from ..models import Campaign
 from .validation import http_url_validator, unstorable
 
@@ -16,9 +18,9 @@ def campaign_create(*, portal, name, video_url, cta_label="", cta_url="", create
     """Create a campaign after model validation; raises ValidationError with field errors."""
     campaign = Campaign(
         portal=portal,
-        name=(name or "").strip(),
+        name=one_line(name or ""),
         video_url=(video_url or "").strip(),
-        cta_label=(cta_label or "").strip(),
+        cta_label=one_line(cta_label or ""),
         cta_url=(cta_url or "").strip(),
         created_by=created_by,
     )
