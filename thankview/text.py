@@ -22,3 +22,8 @@ def one_line(value):
     if value is None:
         return None
     return _REMOVED.sub("", _BREAKS.sub(" ", str(value))).strip()
+
+
+# A JSON Schema (ECMA-262) pattern met by text that keeps something after ``one_line``: at
+# least one character that is neither whitespace nor removed.
+VISIBLE_PATTERN = "[^\\s\\x00-\\x1f\\x7f-\\x9f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069]"
