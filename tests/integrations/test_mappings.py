@@ -51,7 +51,7 @@ def test_retarget_a_renamed_field(client_admin_a, connected_portal_a, sim):
         ({"target_field": "Nope__c", "source": "campaign.name"}, "Choose one of the ThankView__c fields in the list."),
         ({"target_field": "Opened__c", "source": "campaign.name"}, "Choose one of the ThankView__c fields in the list."),
         ({"target_field": "Contact__c", "source": "contact.donor_id"}, "Choose one of the ThankView__c fields in the list."),
-        ({"target_field": "Name", "source": "campaign.name"}, "Choose one of the ThankView__c fields in the list."),
+        ({"target_field": "CreatedDate", "source": "send.sent_at"}, "Choose one of the ThankView__c fields in the list."),
         ({"target_field": "bad name!", "source": "campaign.name"}, "Choose one of the ThankView__c fields in the list."),
         ({"target_field": "Extra__c", "source": "constant", "constant_value": ""}, "Enter the constant"),
     ],
