@@ -6,7 +6,8 @@ from django.apps import apps
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from thankview.services import portal_create_or_update
+from thankview.models import Membership, Portal
+from thankview.services import membership_add, portal_create_or_update
 
 DEMO_SLUG = "demo"
 DEMO_EMAIL = "admin@demo.thankview.local"
@@ -14,15 +15,27 @@ DEMO_PASSWORD = os.environ.get("DEMO_ADMIN_PASSWORD", "thankview-demo")
 
 
 class Command(BaseCommand):
-    help = "Create (or refresh) the demo portal used by `make run`. Safe to run repeatedly."
+    help = (
+        "Create the demo portal used by `make run`, or what is missing of it. Safe to run "
+        "repeatedly: it never changes or reverts what is already there."
+    )
 
     def handle(self, *args, **options):
-        portal, user, created = portal_create_or_update(
-            slug=DEMO_SLUG, name="Demo University", admin_email=DEMO_EMAIL, admin_password=DEMO_PASSWORD
-        )
-        # Support staff use Django admin; the demo admin is both so that every page is reachable.
-        user.is_staff = user.is_superuser = True
-        user.save(update_fields=["is_staff", "is_superuser"])
+        portal = Portal.objects.filter(slug=DEMO_SLUG).first()
+        if portal is None:
+            portal, user, _ = portal_create_or_update(
+                slug=DEMO_SLUG, name="Demo University", admin_email=DEMO_EMAIL, admin_password=DEMO_PASSWORD
+            )
+            # Support staff use Django admin; the demo admin is both so that every page is reachable.
+            user.is_staff = user.is_superuser = True
+            user.save(update_fields=["is_staff", "is_superuser"])
+        else:
+            # A second `make run`: the portal, its name, the admin's password and role stay as
+            # the user left them; only a missing demo admin is added back.
+            member = Membership.objects.filter(portal=portal, user__email__iexact=DEMO_EMAIL).select_related("user").first()
+            user = member.user if member else membership_add(
+                portal=portal, email=DEMO_EMAIL, role=Membership.Role.ADMIN, password=DEMO_PASSWORD
+            ).user
         # Each installed app that has demo data provides `<app>.demo.seed(portal=..., user=...)`;
         # they run in INSTALLED_APPS order, so an app's seed finds the data of the apps below it.
         for config in apps.get_app_configs():
@@ -35,4 +48,4 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS("Demo portal ready."))
         self.stdout.write(f"  Open   {settings.SITE_URL}/ and sign in")
         self.stdout.write(f"  Email  {DEMO_EMAIL}")
-        self.stdout.write(f"  Pass   {DEMO_PASSWORD}")
+        self.stdout.write(f"  Pass   {DEMO_PASSWORD} (unless you changed it)")
