@@ -10,9 +10,8 @@ STAMP   := $(VENV)/.installed
 TEST_DATABASE_URL ?=
 TEST_REDIS_URL    ?=
 PYTEST_ARGS       ?=
-ARGS              ?=
 
-.PHONY: run manage sfsim-stop sfsim-start test install bench lint clean sf-validate
+.PHONY: run sfsim-stop sfsim-start test test-strict install bench lint clean sf-validate
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,12 +31,6 @@ run: $(STAMP)
 	  echo "Starting web (http://127.0.0.1:8000), Celery worker + beat and the Salesforce simulator. Ctrl-C stops them." && \
 	  exec honcho start'
 
-# A management command on the demo's servers (those of a running `make run`, else its own):
-# make manage ARGS="salesforce enable demo"
-manage: export DEBUG = true
-manage: $(STAMP)
-	$(PY) -m devservices run -- $(PY) manage.py $(ARGS)
-
 # Stop / start the simulator alone while `make run` runs (the portal then shows "Unable to connect").
 sfsim-stop: $(STAMP)
 	$(PY) -m sfsim.keeper stop
@@ -48,6 +41,12 @@ test: export TEST_DATABASE_URL := $(TEST_DATABASE_URL)
 test: export TEST_REDIS_URL := $(TEST_REDIS_URL)
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The whole suite with every simulator started as the strictest customer org
+# (sfsim/lockdown.py STRICT_ORG: no View Setup, a read-only field, a Text Name, rotating
+# refresh tokens, private sharing with one hidden Contact, ...).
+test-strict: export SFSIM_STRICT_ORG = 1
+test-strict: test
 
 bench: $(STAMP)
 	$(PY) -m benchmarks.run

@@ -1,12 +1,12 @@
 """``python -m devservices run [--data-dir .data] -- CMD [ARG...]``: CMD with the demo's servers.
 
-``make run`` and ``make manage`` use it. PostgreSQL keeps its data in ``.data/postgres`` (so a
+``make run`` and ``./manage`` use it. PostgreSQL keeps its data in ``.data/postgres`` (so a
 second ``make run`` finds everything the first left) and Redis, the Celery broker and cache, keeps
 an append-only file in ``.data/redis``. ``DATABASE_URL``, ``CELERY_BROKER_URL`` and ``CACHE_URL``
 from the environment override: a server is started only for what is not set.
 
 While one ``run`` holds the servers, it records their URLs in ``.data/services.json``; a second
-``run`` (``make manage`` beside ``make run``) uses those instead of starting its own. The servers
+``run`` (``./manage`` beside ``make run``) uses those instead of starting its own. The servers
 stop when the command that started them ends (Ctrl-C included).
 """
 

@@ -7,11 +7,13 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from thankview.models import Membership, Portal
-from thankview.services import membership_add, portal_create_or_update
+from thankview.services import membership_add, portal_create_or_update, support_user_ensure
 
 DEMO_SLUG = "demo"
 DEMO_EMAIL = "admin@demo.thankview.local"
 DEMO_PASSWORD = os.environ.get("DEMO_ADMIN_PASSWORD", "thankview-demo")
+# ThankView support works in Django admin (/admin/): it enables, pauses and re-syncs the sync.
+SUPPORT_EMAIL = "support@demo.thankview.local"
 
 
 class Command(BaseCommand):
@@ -26,9 +28,6 @@ class Command(BaseCommand):
             portal, user, _ = portal_create_or_update(
                 slug=DEMO_SLUG, name="Demo University", admin_email=DEMO_EMAIL, admin_password=DEMO_PASSWORD
             )
-            # Support staff use Django admin; the demo admin is both so that every page is reachable.
-            user.is_staff = user.is_superuser = True
-            user.save(update_fields=["is_staff", "is_superuser"])
         else:
             # A second `make run`: the portal, its name, the admin's password and role stay as
             # the user left them; only a missing demo admin is added back.
@@ -36,6 +35,9 @@ class Command(BaseCommand):
             user = member.user if member else membership_add(
                 portal=portal, email=DEMO_EMAIL, role=Membership.Role.ADMIN, password=DEMO_PASSWORD
             ).user
+        # The demo admin is a customer's admin, as in production: Django admin is for the
+        # separate support login, so "contact ThankView support" is something to try.
+        support_user_ensure(email=SUPPORT_EMAIL, password=DEMO_PASSWORD)
         # Each installed app that has demo data provides `<app>.demo.seed(portal=..., user=...)`;
         # they run in INSTALLED_APPS order, so an app's seed finds the data of the apps below it.
         for config in apps.get_app_configs():
@@ -49,3 +51,4 @@ class Command(BaseCommand):
         self.stdout.write(f"  Open   {settings.SITE_URL}/ and sign in")
         self.stdout.write(f"  Email  {DEMO_EMAIL}")
         self.stdout.write(f"  Pass   {DEMO_PASSWORD} (unless you changed it)")
+        self.stdout.write(f"  Support (Django admin, {settings.SITE_URL}/admin/): {SUPPORT_EMAIL}, same password")
