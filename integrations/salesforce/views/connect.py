@@ -12,7 +12,7 @@ from thankview.tenancy import portal_view
 
 from .. import connection as connection_services
 from .. import oauth, selectors
-from ..errors import OAuthFailed, SalesforceError, Unavailable
+from ..errors import AppCredentialsRefused, OAuthFailed, SalesforceError, Unavailable
 from ..forms import ConnectForm
 from ..mapping import mappings_shown
 from ..schema import GUIDE_FIELDS, OBJECT, PORTAL_FIELDS, SEND_ID_FIELD
@@ -37,6 +37,7 @@ def salesforce_settings(request):
         {
             "connection": connection,
             "connected": connected,
+            "portals_sharing_user": selectors.portals_sharing_user(connection) if connected else 0,
             "checklist": checklist,
             "mappings": mappings_shown(portal, connection),
             "required_unmapped": required_unmapped,
@@ -148,6 +149,8 @@ def _callback_refusal(request, *, is_admin) -> tuple[int, str] | None:
 
 
 def _connect_failure_text(e: SalesforceError) -> str:
+    if isinstance(e, AppCredentialsRefused):
+        return f"{e.user_message} Nothing was changed; try again later."
     if isinstance(e, Unavailable):
         return f"ThankView could not reach Salesforce to finish connecting ({e.code}). Try again in a few minutes."
     if isinstance(e, OAuthFailed):
