@@ -178,11 +178,8 @@ def _rows_check(rows, result, *, progress=None):
 def _donor_id_shared_warnings(*, portal, accepted, result):
     """Warn, by line, of a valid Donor ID that another contact of the portal (or an earlier row)
     already has. The row is still imported: both contacts then match one Salesforce record."""
-    ids = {}
-    for norm, data in accepted.items():
-        check = salesforce_ids.check(data["donor_id"]) if data["donor_id"] else None
-        if check is not None and check.ok:
-            ids[norm] = check.id18
+    checks = {norm: salesforce_ids.check(data["donor_id"]) for norm, data in accepted.items() if data["donor_id"]}
+    ids = {norm: check.id18 for norm, check in checks.items() if check.ok}
     holders = donor_id_holders(portal=portal, id18s=set(ids.values()))
     first_in_file = {}
     for norm, id18 in ids.items():
@@ -190,10 +187,8 @@ def _donor_id_shared_warnings(*, portal, accepted, result):
         first_in_file.setdefault(id18, norm)
         if other:
             data = accepted[norm]
-            result.warnings.append(RowProblem(
-                data["line"], data["email"],
-                f"Donor ID {data['donor_id']} is already used by {other}: both contacts will match the same Salesforce record.",
-            ))
+            message = f"Donor ID {data['donor_id']} is already used by {other}: both contacts will match the same Salesforce record."
+            result.warnings.append(RowProblem(data["line"], data["email"], message))
 
 
 def _contacts_write(*, portal, accepted, result, progress=None):
