@@ -12,6 +12,7 @@ from . import views
 
 portal_patterns = [
     path("", views.portal_home, name="portal_home"),
+    path("settings/", views.portal_settings, name="portal_settings"),
     path("", include("contacts.urls")),
     path("", include("engagement.urls")),
 ]
@@ -22,6 +23,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("", include("engagement.public_urls")),
+    # A portal's logo and accent colour, for recipients' pages (public).
+    path("brand/<int:portal_id>/logo", views.brand_logo, name="brand_logo"),
+    path("brand/<int:portal_id>/theme.css", views.brand_theme, name="brand_theme"),
     # The Salesforce OAuth callback and the portal's Salesforce pages (under /<portal_slug>/).
     path("", include("integrations.salesforce.urls")),
     path("", views.home, name="home"),
