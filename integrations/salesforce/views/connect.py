@@ -16,6 +16,7 @@ from ..errors import OAuthFailed, SalesforceError, Unavailable
 from ..forms import ConnectForm
 from ..mapping import mappings_shown
 from ..schema import GUIDE_FIELDS, OBJECT, PORTAL_FIELDS, SEND_ID_FIELD
+from ..status import sync_status
 
 LAST_PORTAL_KEY = "salesforce_connect_portal"
 
@@ -37,6 +38,7 @@ def salesforce_settings(request):
         {
             "connection": connection,
             "connected": connected,
+            "sync": sync_status(portal=portal, connection=connection),
             "checklist": checklist,
             "mappings": mappings_shown(portal, connection),
             "required_unmapped": required_unmapped,
