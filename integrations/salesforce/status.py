@@ -15,6 +15,7 @@ from datetime import datetime
 from django.conf import settings
 
 from ..models import SalesforceConnection, SyncRun
+from . import errors
 from .schedule import next_run_at
 
 NOT_CONNECTED = "not_connected"
@@ -34,6 +35,12 @@ TEXTS = {
     PAUSED: ("warn", "Paused by ThankView support",
              "Nothing is lost: activity from the pause on is synced once support turns the sync back on."),
     ENABLED: ("ok", "Enabled", ""),
+}
+# An enabled sync that a stored problem stops or holds up says so next to "Enabled".
+STOPPING_KINDS = {
+    errors.PERMISSIONS: "Runs stop until the Salesforce permissions are fixed (see Insufficient Permissions).",
+    errors.MAPPING: "Runs stop until the field mappings are fixed (see Mapping Error).",
+    errors.CONNECTION: "ThankView cannot reach Salesforce at the moment; it keeps trying.",
 }
 # Why there is no next run, when there is none.
 NO_NEXT_RUN = {
@@ -108,6 +115,8 @@ def sync_status(*, portal, connection: SalesforceConnection | None) -> SyncStatu
     """The portal's sync status (three small queries: last run, running run, the schedule)."""
     state = state_of(connection)
     badge, label, explanation = TEXTS[state]
+    if state == ENABLED and connection.error_kind in STOPPING_KINDS:
+        badge, explanation = "err", STOPPING_KINDS[connection.error_kind]
     runs = SyncRun.objects.filter(portal=portal).order_by("-started_at", "-id")
     running = runs.filter(outcome=SyncRun.Outcome.RUNNING).values_list("started_at", flat=True).first()
     return SyncStatus(

@@ -11,15 +11,19 @@ Salesforce problem and the Invalid Salesforce ID notice both active:
 """
 
 import os
+import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from engagement.models import Campaign, Send
-from integrations.models import FieldMapping
+from integrations.models import FieldMapping, SalesforceConnection
 from integrations.salesforce import connection as connection_services
 from integrations.salesforce import support
+from integrations.salesforce.run import sync_portal_run
 from tests.contacts.factories import make_contact
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -37,12 +41,15 @@ def troubled_portal(connected_portal_a, sim):
     portal = connected_portal_a
     conn = portal.salesforce_connection
     support.sync_enable(connection=conn)
+    SalesforceConnection.objects.filter(pk=conn.pk).update(sync_enabled_at=timezone.now() - timedelta(days=10))
     make_contact(portal, email="numeric@alpha.example", first_name="Nora", donor_id="1004422")
     make_contact(portal, email="account@alpha.example", first_name="Abe", donor_id="001D000000IRFmaIAH")
     fine = make_contact(portal, email="a.very.long.address.that.does.not.fit@fundraising-office.alpha.example",
                         first_name="Fay", donor_id="003RO0000035WQgYAM")
     campaign = Campaign.objects.create(portal=portal, name="Spring Thank You", video_url="https://videos.example.org/spring.mp4")
-    Send.objects.create(campaign=campaign, contact=fine)
+    Send.objects.create(campaign=campaign, contact=fine, sent_at=timezone.now() - timedelta(hours=3))
+    # One run while Salesforce still answers: the send has no match, so Sync health lists it.
+    sync_portal_run(portal=portal, trigger="test")
     sim.fault("api_disabled")
     connection_services.connection_check(connection=conn)
     conn.refresh_from_db()
@@ -152,14 +159,16 @@ def test_every_page_fits_a_phone_with_the_menu_collapsed(login, live_server, adm
 def test_tables_scroll_inside_their_card_on_a_phone(login, live_server, admin_a, troubled_portal, page):
     page.set_viewport_size(PHONE)
     login(admin_a)
-    page.goto(f"{live_server.url}/{troubled_portal.slug}/integrations/salesforce/")
-    widths = page.evaluate(
-        "() => [...document.querySelectorAll('main table')].map(t => [t.scrollWidth, t.clientWidth, t.getBoundingClientRect().right])"
-    )
-    assert widths, "the settings page has tables"
-    # Each table is no wider on screen than the phone; the wide ones scroll inside.
-    assert all(right <= PHONE["width"] for _scroll, _client, right in widths), widths
-    assert any(scroll > client for scroll, client, _right in widths), widths
+    page.goto(f"{live_server.url}/{troubled_portal.slug}/integrations/salesforce/sync/")
+    expect(page.get_by_test_id("unsynced").locator("tbody tr")).to_have_count(1)
+    runs = page.get_by_test_id("runs")
+    expect(runs.locator("tbody tr")).to_have_count(1)
+    # The runs table has nine columns: wider than a phone, it scrolls inside its card and
+    # the page itself does not.
+    scroll_width, client_width, right = runs.evaluate("t => [t.scrollWidth, t.clientWidth, t.getBoundingClientRect().right]")
+    assert scroll_width > client_width, (scroll_width, client_width)
+    assert right <= PHONE["width"]
+    assert page_metrics(page)["scrollWidth"] <= PHONE["width"]
 
 
 def test_integrations_hub_cards_and_linked_breadcrumbs(login, live_server, admin_a, troubled_portal, page):
@@ -169,8 +178,12 @@ def test_integrations_hub_cards_and_linked_breadcrumbs(login, live_server, admin
     page.get_by_role("link", name="Integrations & APIs").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Integrations & APIs")
     salesforce = page.get_by_test_id("hub-salesforce")
-    expect(salesforce.get_by_test_id("sync-state")).to_have_text("Enabled")
-    expect(salesforce.get_by_test_id("last-sync")).to_have_text("No sync has run yet.")
+    expect(salesforce.get_by_test_id("sync-state")).to_have_text(
+        "Enabled Runs stop until the Salesforce permissions are fixed (see Insufficient Permissions)."
+    )
+    expect(salesforce.get_by_test_id("last-sync")).to_have_text(
+        re.compile(r"^\w{3} \d+, \d{4} \d\d:\d\d UTC: Completed\. 1 send due: 0 created, 0 updated, 1 without a match, 0 rejected\.$")
+    )
     expect(salesforce.get_by_test_id("hub-problems")).to_have_text(
         "Insufficient Permissions or API Access Disabled; Invalid Salesforce ID (2 contacts). How to fix is shown above."
     )
