@@ -9,7 +9,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/thankview
 TEST_REDIS_URL    ?= redis://127.0.0.1:6379/15
 PYTEST_ARGS       ?=
 
-.PHONY: run test install bench lint clean sf-validate
+.PHONY: run test test-strict install bench lint clean sf-validate
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,12 @@ test: export DATABASE_URL = $(TEST_DATABASE_URL)
 test: export TEST_REDIS_URL := $(TEST_REDIS_URL)
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The whole suite with every simulator started as the strictest customer org
+# (sfsim/lockdown.py STRICT_ORG: no View Setup, a read-only field, a Text Name, rotating
+# refresh tokens, private sharing with one hidden Contact, ...).
+test-strict: export SFSIM_STRICT_ORG = 1
+test-strict: test
 
 bench: $(STAMP)
 	$(PY) -m benchmarks.run

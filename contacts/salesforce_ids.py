@@ -3,7 +3,7 @@
 Pure functions with no Django imports, so the sync engine, the import, the forms and the
 simulator's tests can all share the one definition of a valid Donor ID.
 
-Rules (DESIGN.md §4, salesforce-reference.md §4):
+Rules (docs/design.md "Contacts and Donor IDs", docs/salesforce-behaviour.md §4):
 
 1. An ID is 15 or 18 ASCII letters and digits. All-digit values (the guide's ``1004422``)
    are never Salesforce IDs.

@@ -115,8 +115,7 @@ def contact_edit(request, pk):
                 services.contact_update(contact=contact, **form.cleaned_data)
             except ValidationError as e:
                 for field, errors in e.message_dict.items():
-                    for error in errors:
-                        form.add_error(field, error)
+                    form.add_error(field, errors[0])  # one error per field, the most specific first
             else:
                 if contact.donor_id_is_invalid:
                     messages.warning(

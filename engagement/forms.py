@@ -56,9 +56,10 @@ class CampaignForm(AccessibleFormMixin, forms.ModelForm):
             services.campaign_validate(self.instance)
         except ValidationError as e:
             for field_name, messages in e.message_dict.items():
+                if field_name in self.errors:
+                    continue  # one error per field: the form's own (e.g. "Enter a valid URL.") says it
                 for message in messages:
-                    if message not in self.errors.get(field_name, []):
-                        self.add_error(field_name if field_name in self.fields else None, message)
+                    self.add_error(field_name if field_name in self.fields else None, message)
 
 
 class CampaignSendForm(AccessibleFormMixin, forms.Form):
@@ -89,6 +90,15 @@ class CampaignSendForm(AccessibleFormMixin, forms.Form):
                 except ValidationError as e:
                     self.add_error("csv_file", e)
         return data
+
+    def audience(self):
+        """The chosen recipients as a send job's ``audience`` (see ``selectors.audience_contacts``)."""
+        choice = self.cleaned_data["recipients"]
+        if choice == self.SEARCH:
+            return {"kind": "search", "q": self.cleaned_data["q"]}
+        if choice == self.CSV:
+            return {"kind": "emails", "emails": self.cleaned_data["csv_emails"]}
+        return {"kind": "all"}
 
 
 def parse_email_csv(upload):

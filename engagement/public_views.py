@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt, ensure_csrf_cookie
 from django.views.decorators.http import require_http_methods, require_POST
 
-from . import ratelimit, services
+from . import jsonbody, ratelimit, services
 from .forms import TextReplyForm, VideoReplyForm
 from .models import EventType
 from .selectors import send_by_token
@@ -32,6 +32,7 @@ PIXEL_GIF = (
 # Event types the landing page's player and share button may report through /events/.
 PAGE_EVENT_TYPES = {EventType.STARTED_WATCHING, EventType.FINISHED_WATCHING, EventType.SHARED}
 BOUNCE_MAX_BYTES = 64 * 1024
+PAGE_EVENT_MAX_BYTES = 4 * 1024
 
 
 def _not_found():
@@ -141,9 +142,9 @@ def share(request, send):
 def page_events(request, send):
     """Events reported by the landing page's script: ``{"type": "started_watching"}``."""
     try:
-        payload = json.loads(request.body or b"null")
-    except (ValueError, UnicodeDecodeError):
-        return HttpResponse("The body must be JSON.\n", status=400, content_type="text/plain")
+        payload = jsonbody.parse(request.body, max_bytes=PAGE_EVENT_MAX_BYTES)
+    except jsonbody.BadJsonBody as e:
+        return HttpResponse(e.message + "\n", status=e.status, content_type="text/plain; charset=utf-8")
     type_ = payload.get("type") if isinstance(payload, dict) else None
     if type_ not in PAGE_EVENT_TYPES:
         return HttpResponse(
@@ -213,12 +214,11 @@ def bounce_webhook(request):
     except ValueError:
         length = 0
     if length > BOUNCE_MAX_BYTES:
-        return _json(413, {"detail": "The body is too large."})
-    body = request.body
-    if len(body) > BOUNCE_MAX_BYTES:
-        return _json(413, {"detail": "The body is too large."})
+        return _json(413, {"detail": f"The body is larger than {BOUNCE_MAX_BYTES:,} bytes."})
     try:
-        services.bounce_webhook_receive(body=body, signature=request.headers.get("X-ThankView-Signature", ""))
+        services.bounce_webhook_receive(
+            body=request.body, signature=request.headers.get("X-ThankView-Signature", ""), max_bytes=BOUNCE_MAX_BYTES
+        )
     except services.WebhookRejected as e:
         return _json(e.status, {"detail": e.message})
     return _json(200, {"status": "recorded"})

@@ -5,6 +5,9 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Q
 
+from contacts.models import Contact
+from contacts.selectors import contact_list
+
 from .models import ApiKey, Campaign, EngagementEvent, EventType, Send, SendJob
 from .state import IMPLIES_OPENED, send_state
 
@@ -131,6 +134,38 @@ def campaign_funnel(*, campaign, totals=None):
 
 def apikey_list(*, portal):
     return ApiKey.objects.filter(portal=portal).select_related("created_by")
+
+
+def audience_contacts(*, portal_id, audience):
+    """The contacts a send's audience chose, always scoped to the portal.
+
+    ``audience`` is ``{"kind": "all"}``, ``{"kind": "search", "q": "..."}`` or
+    ``{"kind": "emails", "emails": [normalised, ...]}``.
+    """
+    audience = audience or {}
+    if audience.get("kind") == "search":
+        return contact_list(portal=portal_id, q=audience.get("q", "")).order_by()
+    if audience.get("kind") == "emails":
+        emails = list(audience.get("emails") or [])
+        return Contact.objects.filter(portal=portal_id, email_normalized__in=emails)
+    return Contact.objects.filter(portal=portal_id)
+
+
+def audience_counts(*, portal_id, audience):
+    """How a send to ``audience`` splits, in one query: ``total`` contacts chosen, skipped
+    ``unsubscribed`` and ``bounced`` (unsubscribed wins when both, as in ``sends_create``),
+    ``recipients`` (the rest: one Send each) and ``not_found`` (emails in the file that
+    are no contact of the portal)."""
+    counts = audience_contacts(portal_id=portal_id, audience=audience).aggregate(
+        total=Count("id"),
+        unsubscribed=Count("id", filter=Q(unsubscribed_at__isnull=False)),
+        bounced=Count("id", filter=Q(unsubscribed_at__isnull=True, bounced_at__isnull=False)),
+    )
+    counts["recipients"] = counts["total"] - counts["unsubscribed"] - counts["bounced"]
+    counts["not_found"] = 0
+    if (audience or {}).get("kind") == "emails":
+        counts["not_found"] = max(len(audience.get("emails") or []) - counts["total"], 0)
+    return counts
 
 
 def send_job_get(*, portal, campaign_pk, pk):

@@ -1,5 +1,6 @@
 """Portal pages for campaigns, sends and API keys (thin: read, call a service, render)."""
 
+import secrets
 from datetime import timedelta
 
 from django.contrib import messages
@@ -22,6 +23,7 @@ from .state import send_state
 CAMPAIGNS_PER_PAGE = 25
 SENDS_PER_PAGE = 50
 NEW_KEY_SESSION = "engagement_new_api_key"
+SEND_AUDIENCE_SESSION = "engagement_send_audience"
 
 
 def _campaign_or_404(request, pk):
@@ -76,19 +78,23 @@ def campaign_detail(request, pk):
 
 @portal_view
 def campaign_send(request, pk):
-    """Pick recipients (all, a search, or a CSV of emails) and send; the work is a task."""
+    """Pick recipients (all, a search, or a CSV of emails), then confirm the counts; nothing
+    is sent before the confirmation. The chosen audience waits in the session, under a
+    nonce the confirmation form carries, so a confirmation sends exactly what it showed."""
     campaign = _campaign_or_404(request, pk)
+    if request.method == "POST" and "confirm" in request.POST:
+        return _campaign_send_confirmed(request, campaign)
     form = CampaignSendForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
-        choice = form.cleaned_data["recipients"]
-        if choice == form.SEARCH:
-            audience = {"kind": "search", "q": form.cleaned_data["q"]}
-        elif choice == form.CSV:
-            audience = {"kind": "emails", "emails": form.cleaned_data["csv_emails"]}
-        else:
-            audience = {"kind": "all"}
-        job = jobs.send_job_start(campaign=campaign, audience=audience, created_by=request.user)
-        return redirect("engagement:send_job_detail", portal_slug=request.portal.slug, campaign_pk=campaign.pk, pk=job.pk)
+        audience = form.audience()
+        nonce = secrets.token_urlsafe(16)
+        request.session[_send_session_key(campaign)] = {"nonce": nonce, "audience": audience}
+        counts = selectors.audience_counts(portal_id=request.portal.pk, audience=audience)
+        return render(
+            request,
+            "engagement/campaign_send_confirm.html",
+            {"campaign": campaign, "counts": counts, "nonce": nonce, "audience": audience},
+        )
     audience = Contact.objects.filter(portal=request.portal)
     return render(
         request,
@@ -101,6 +107,20 @@ def campaign_send(request, pk):
         },
         status=400 if form.errors else 200,
     )
+
+
+def _send_session_key(campaign):
+    return f"{SEND_AUDIENCE_SESSION}:{campaign.pk}"
+
+
+def _campaign_send_confirmed(request, campaign):
+    pending = request.session.get(_send_session_key(campaign))
+    if not pending or not secrets.compare_digest(pending["nonce"], request.POST.get("confirm", "")):
+        messages.error(request, "That confirmation is no longer valid (it was sent or replaced). Choose the recipients again.")
+        return redirect("engagement:campaign_send", portal_slug=request.portal.slug, pk=campaign.pk)
+    del request.session[_send_session_key(campaign)]
+    job = jobs.send_job_start(campaign=campaign, audience=pending["audience"], created_by=request.user)
+    return redirect("engagement:send_job_detail", portal_slug=request.portal.slug, campaign_pk=campaign.pk, pk=job.pk)
 
 
 def _send_job_or_404(request, campaign_pk, pk):

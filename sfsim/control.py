@@ -15,13 +15,17 @@ Tests of the whole project drive the org through ``SimControl``::
 ``POST /_sim/reset``       fresh org (new org id), default config + server defaults
 ``GET|POST /_sim/config``  read / change config (client_id, client_secret, redirect_uris,
                            query_batch_size, latency_ms, daily_api_max, bulk_delay_ms,
-                           username, display_name, email, org_name, app_name)
+                           username, display_name, email, org_name, app_name, and the
+                           locked-down org's switches of ``sfsim.realorg`` and
+                           ``sfsim.lockdown``)
 ``POST /_sim/seed``        ``{"object", "records"}`` → ``{"ids"}`` (admin insert)
 ``GET /_sim/records``      ``?object=&include_deleted=`` → ``{"records"}``
 ``POST /_sim/update``      ``{"object", "id", "fields"}`` (e.g. convert a Lead)
 ``POST /_sim/delete``      ``{"object", "id"}`` soft delete
+``POST /_sim/share``       ``{"object", "id", "hidden"}`` hide a record from the user (sharing)
 ``POST /_sim/add_field``   ``{"object", "name", "type", "required", "external_id", ...}``
-``POST /_sim/remove_field``, ``/_sim/require_field``, ``/_sim/create_object``,
+``POST /_sim/remove_field``, ``/_sim/require_field``, ``/_sim/field_access``,
+``/_sim/create_object``,
 ``/_sim/delete_object``
 ``POST /_sim/fault``       ``{"kind", "count", "path", ...opts}``; ``/_sim/clear_faults``
 ``GET /_sim/stats``        ``{"api_calls", "by_kind", "log"}``; ``POST /_sim/reset_stats``
@@ -131,6 +135,19 @@ def _add_field(state, org, body) -> dict:
     return f.describe()
 
 
+def _share(state, org, body) -> dict:
+    """Private sharing: hide a record from the connected user (or show it again)."""
+    obj = _obj(org, body)
+    rec = obj.get(body["id"])
+    if rec is None:
+        raise ControlError(f"no {obj.name} {body['id']}")
+    if body.get("hidden", True):
+        org.hidden.add(rec.id[:15])
+    else:
+        org.hidden.discard(rec.id[:15])
+    return {"hidden": sorted(org.hidden)}
+
+
 def _remove_field(state, org, body) -> dict:
     _obj(org, body).remove_field(body["name"])
     return {"ok": True}
@@ -144,6 +161,19 @@ def _require_field(state, org, body) -> dict:
     if f.type == "boolean":
         raise ControlError("a checkbox is never required (it defaults to false)")
     f.nillable = not body.get("required", True)
+    obj.schema_changed()
+    return f.describe()
+
+
+def _field_access(state, org, body) -> dict:
+    """Field-level security of one field for the connected user (lockdown.py): read-only when
+    ``createable``/``updateable`` are false."""
+    obj = _obj(org, body)
+    f = obj.field(body["name"])
+    if f is None:
+        raise ControlError(f"no field {body['name']} on {obj.name}")
+    f.createable = bool(body.get("createable", f.createable))
+    f.updateable = bool(body.get("updateable", f.updateable))
     obj.schema_changed()
     return f.describe()
 
@@ -207,8 +237,9 @@ def _limits(state, org, body) -> dict:
 ENDPOINTS = {
     "info": _info, "reset": _info, "config": _config, "seed": _seed, "records": _records, "update": _update,
     "delete": _delete, "add_field": _add_field, "remove_field": _remove_field, "require_field": _require_field,
-    "create_object": _create_object, "delete_object": _delete_object, "fault": _fault, "clear_faults": _clear_faults,
-    "faults": _faults, "stats": _stats, "reset_stats": _reset_stats, "limits": _limits,
+    "field_access": _field_access, "create_object": _create_object, "delete_object": _delete_object,
+    "fault": _fault, "clear_faults": _clear_faults,
+    "faults": _faults, "stats": _stats, "reset_stats": _reset_stats, "limits": _limits, "share": _share,
 }
 
 
@@ -295,6 +326,10 @@ class SimControl:
     def delete(self, obj: str, rec_id: str) -> None:
         self._call("POST", "delete", {"object": obj, "id": rec_id})
 
+    def hide(self, obj: str, rec_id: str, hidden: bool = True) -> None:
+        """Private sharing (sfsim.realorg): the user no longer sees this record."""
+        self._call("POST", "share", {"object": obj, "id": rec_id, "hidden": hidden})
+
     # schema
     def add_field(self, obj: str, name: str, type: str, required: bool = False, external_id: bool = False,
                   length: int | None = None, reference_to: str | list[str] | None = None, **extra) -> dict:
@@ -307,6 +342,17 @@ class SimControl:
 
     def require_field(self, obj: str, name: str, required: bool = True) -> dict:
         return self._call("POST", "require_field", {"object": obj, "name": name, "required": required})
+
+    def field_access(self, obj: str, name: str, *, createable: bool | None = None, updateable: bool | None = None) -> dict:
+        body = {"object": obj, "name": name}
+        body.update({k: v for k, v in (("createable", createable), ("updateable", updateable)) if v is not None})
+        return self._call("POST", "field_access", body)
+
+    def strict_org(self) -> dict:
+        """Turn on the strictest customer org (``sfsim.lockdown.STRICT_ORG``) for this org."""
+        from .lockdown import STRICT_ORG
+
+        return self.config(**STRICT_ORG)
 
     def create_object(self, name: str, fields: list[dict] | None = None, key_prefix: str | None = None) -> dict:
         return self._call("POST", "create_object", {"name": name, "fields": fields or [], "key_prefix": key_prefix})

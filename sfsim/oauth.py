@@ -15,7 +15,7 @@ import secrets
 import time
 from urllib.parse import urlencode, urlsplit
 
-from . import ids
+from . import ids, realorg
 from .org import Org
 from .web import Request, Response, html_page, json_response, redirect, text_response
 
@@ -127,7 +127,7 @@ def _issue(org: Org, *, client_id: str, scope: str, refresh_token: str | None, w
     payload.update({
         "signature": base64.b64encode(signature).decode(),
         "scope": scope,
-        "instance_url": org.base_url,
+        "instance_url": realorg.instance_url(org),
         "id": id_url,
         "token_type": "Bearer",
         "issued_at": issued_at,
@@ -150,6 +150,9 @@ def token(org: Org, req: Request) -> Response:
         grant = org.refresh_tokens.get(form.get("refresh_token") or "")
         if grant is None or grant["client_id"] != form["client_id"]:
             return _token_error("invalid_grant", "expired access/refresh token")
+        if org.config["rotate_refresh_tokens"]:
+            return _issue(org, client_id=grant["client_id"], scope=grant["scope"],
+                          refresh_token=realorg.rotate(org, form["refresh_token"]), with_refresh=True)
         # §1.5: the refresh response carries no refresh_token.
         return _issue(org, client_id=grant["client_id"], scope=grant["scope"],
                       refresh_token=form["refresh_token"], with_refresh=False)
@@ -172,8 +175,9 @@ def token(org: Org, req: Request) -> Response:
     refresh = None
     with_refresh = bool(REFRESH_SCOPES & set(scope.split()))
     if with_refresh:
-        refresh = "5Aep861" + secrets.token_urlsafe(64).replace("-", ".")
+        refresh = realorg.new_refresh_token()
         org.refresh_tokens[refresh] = {"client_id": code["client_id"], "scope": scope}
+        realorg.approve(org, refresh)
     return _issue(org, client_id=code["client_id"], scope=scope, refresh_token=refresh, with_refresh=with_refresh)
 
 
@@ -183,9 +187,7 @@ def token(org: Org, req: Request) -> Response:
 def revoke(org: Org, req: Request) -> Response:
     tok = (req.form().get("token") if req.method == "POST" else None) or req.arg("token")
     if tok and tok in org.refresh_tokens:
-        del org.refresh_tokens[tok]
-        for access in [a for a, g in org.access_tokens.items() if g["refresh_token"] == tok]:
-            del org.access_tokens[access]
+        realorg.revoke_refresh(org, tok)
         return Response(200)
     if tok and tok in org.access_tokens:
         del org.access_tokens[tok]
@@ -234,11 +236,14 @@ def identity(org: Org, req: Request, org_part: str, user_part: str) -> Response:
     version = req.arg("version") or "{version}"
     if version == "latest":
         version = "66.0"
-    cfg, base = org.config, org.base_url
+    if not realorg.on_login_host(org, req):
+        return text_response(403, "Bad_Id")
+    # The identity stays on the login host; its urls point at the instance (My Domain).
+    cfg, base = org.config, realorg.instance_url(org)
     first, _, last = cfg["display_name"].partition(" ")
     org_id, user_id = org.org_id, org.user_id
     return json_response(200, {
-        "id": f"{base}/id/{org_id}/{user_id}",
+        "id": f"{org.base_url}/id/{org_id}/{user_id}",
         "asserted_user": True,
         "user_id": user_id,
         "organization_id": org_id,

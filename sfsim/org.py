@@ -19,7 +19,7 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
-from . import ids
+from . import ids, lockdown, realorg
 from .errors import DmlError
 from .faults import FaultSet, Stats
 from .schema import (
@@ -52,6 +52,10 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "display_name": "Sim Admin",
     "email": "admin@sfsim.example",
     "org_name": "sfsim Org",
+    # A locked-down customer org's switches (realorg.py, lockdown.py), all off by default
+    # except blank_is_null, which is Salesforce's own rule.
+    **realorg.DEFAULTS,
+    **lockdown.DEFAULTS,
 }
 
 
@@ -116,14 +120,21 @@ class Org:
         self.codes: dict[str, dict] = {}
         self.access_tokens: dict[str, dict] = {}
         self.refresh_tokens: dict[str, dict] = {}
+        # Approvals per user per connected app, oldest first, and records hidden from the
+        # user by sharing (15-char ids): realorg.py.
+        self.approvals: list[dict] = []
+        self.hidden: set[str] = set()
         # Query cursors (rest.py) and Bulk jobs (bulk.py).
         self.cursors: OrderedDict[str, dict] = OrderedDict()
         self.jobs: dict[str, Any] = {}
         self._seed_user()
+        lockdown.apply(self)
 
     # configuration
     def configure(self, **kw) -> None:
         self.config.update(_known_config(kw))
+        if lockdown.SCHEMA_KEYS & set(kw):
+            lockdown.apply(self)
         if {"username", "display_name", "email"} & set(kw):  # the User record follows
             user = self.sobject("User")
             self._change(user, user.get(self.user_id), self._user_values())
@@ -212,6 +223,8 @@ class Org:
             if f is None:
                 raise DmlError("INVALID_FIELD", f"No such column '{key}' on sobject of type {obj.name}")
             out[f.name] = self._coerce_value(f, value, source)
+            if source == "json":
+                out[f.name] = lockdown.blank_to_null(self, f, out[f.name])
         return out
 
     def _coerce_value(self, f: Field, value: Any, source: str) -> Any:
@@ -333,7 +346,8 @@ class Org:
         """A lookup must hold an id of the right object that exists (§3.2).
 
         Malformed or of another object's key prefix → MALFORMED_ID (label-prefixed message);
-        well-formed but no such record, or a deleted one → INVALID_CROSS_REFERENCE_KEY.
+        well-formed but no such record → INVALID_CROSS_REFERENCE_KEY; a deleted, hidden or
+        unreadable record or a converted Lead: ``realorg.reference_error``.
         """
         canonical = ids.to18(value)
         targets = [self.sobject(name) for name in f.reference_to]
@@ -342,8 +356,11 @@ class Org:
         if canonical is None or target is None:
             raise DmlError("MALFORMED_ID", f"{f.label}: id value of incorrect type: {value}", [f.name])
         rec = target.get(canonical)
-        if rec is None or rec.deleted:
+        if rec is None:
             raise DmlError("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", [])
+        err = realorg.reference_error(self, f, target, rec)
+        if err is not None:
+            raise err
         return canonical
 
     def _check_unique(self, obj: SObjectType, values: dict[str, Any], own_id: str | None) -> None:
@@ -425,6 +442,8 @@ class Org:
         if obj.auto_number_format and full.get("Name") is None:
             obj.auto_number += 1
             full["Name"] = obj.auto_number_format.format(obj.auto_number)
+        if obj.name_from_id and full.get("Name") is None:  # a Text Name left empty (lockdown.text_name)
+            full["Name"] = rec_id
         if obj.compound_name:
             full["Name"] = " ".join(p for p in (full.get("FirstName"), full.get("LastName")) if p) or None
         self._seq += 1

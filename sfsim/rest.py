@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from . import ids, soql
+from . import ids, lockdown, realorg, soql
 from .errors import ApiError, DmlError, json_parser_error, not_found
 from .faults import record_fault
 from .org import JsonTypeError, Org
@@ -97,7 +97,7 @@ class CallContext:
 
 def sobject_or_404(org: Org, name: str) -> SObjectType:
     obj = org.sobject(name)
-    if obj is None:
+    if obj is None or realorg.unreadable(org, obj):
         raise not_found()
     return obj
 
@@ -159,6 +159,8 @@ def resources(org: Org, req: Request, ctx: CallContext, m: dict) -> Response:
 
 def limits(org: Org, req: Request, ctx: CallContext, m: dict) -> Response:
     """§2.3: DailyApiRequests agrees with the Sforce-Limit-Info counter (this call included)."""
+    if not org.config["view_setup"]:
+        raise lockdown.limits_refused()
     mx = org.config["daily_api_max"]
 
     def pair(a: int, b: int) -> dict:
@@ -255,7 +257,8 @@ def describe_global(org: Org, req: Request, ctx: CallContext, m: dict) -> Respon
     return json_response(200, {
         "encoding": "UTF-8",
         "maxBatchSize": 200,
-        "sobjects": [o.summary(ctx.version, createable=not ctx.denied(o)) for o in org.objects.values()],
+        "sobjects": [o.summary(ctx.version, createable=not ctx.denied(o)) for o in org.objects.values()
+                     if not realorg.unreadable(org, o)],
     })
 
 
@@ -304,7 +307,7 @@ def record_from_url(org: Org, obj: SObjectType, segment: str) -> Record:
     if canonical is None or canonical[:3] != obj.key_prefix:
         raise ApiError(404, "NOT_FOUND", f"Provided external ID field does not exist or is not accessible: {segment}")
     rec = obj.get(canonical)
-    if rec is None:
+    if rec is None or not realorg.visible(org, rec):
         raise not_found()
     if rec.deleted:
         raise ApiError(404, "ENTITY_IS_DELETED", "entity is deleted")
@@ -581,7 +584,8 @@ def collections_retrieve(org: Org, req: Request, ctx: CallContext, m: dict) -> R
     for rec_id in raw_ids:
         canonical = ids.to18(rec_id)
         rec = obj.get(canonical) if canonical and canonical[:3] == obj.key_prefix else None
-        out.append(render(obj, rec, ctx.version, names) if rec is not None and not rec.deleted else None)
+        shown = rec is not None and not rec.deleted and realorg.visible(org, rec)
+        out.append(render(obj, rec, ctx.version, names) if shown else None)
     return json_response(200, out)
 
 

@@ -260,6 +260,7 @@ class SObjectType:
         self.compound_name = compound_name  # Contact/Lead: Name = FirstName + LastName
         self.auto_number_format = auto_number_format
         self.auto_number = 0
+        self.name_from_id = False  # a Text Name left empty takes the record's Id (lockdown.text_name)
         self.fields: dict[str, Field] = {}
         self._by_lower: dict[str, Field] = {}
         self.records: dict[str, Record] = {}
@@ -279,7 +280,8 @@ class SObjectType:
 
     def required_fields(self) -> list[str]:
         if self._required is None:
-            self._required = [f.name for f in self.fields.values() if f.required]
+            self._required = [f.name for f in self.fields.values()
+                              if f.required and not (f.name_field and self.name_from_id)]
         return self._required
 
     # schema

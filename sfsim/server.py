@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Self
 from urllib.parse import parse_qs, urlsplit
 
-from . import oauth, rest
+from . import oauth, realorg, rest
 from .certs import ensure_certs
 from .errors import ApiError, invalid_session
 from .org import Org
@@ -50,7 +50,13 @@ class SimState:
         self.verbose = False
 
     def reset(self) -> Org:
-        self.org = Org(self.defaults, base_url=self.base_url)
+        old_pod = self.org.ids.pod
+        # Record ids are unique across orgs in Salesforce; the pod is random per org, so draw
+        # again in the rare case the new org got the old one's (its ids would then repeat).
+        org = Org(self.defaults, base_url=self.base_url)
+        while org.ids.pod == old_pod:
+            org = Org(self.defaults, base_url=self.base_url)
+        self.org = org
         return self.org
 
 
@@ -286,7 +292,7 @@ def _rest_locked(org: Org, req: Request, version: str | None, rest_path: str | N
         counted = _count(org)
         return json_response(200, rest.versions()), counted  # §2.2: no auth needed
     token = oauth.bearer(req)
-    if token is None or token not in org.access_tokens:
+    if token is None or token not in org.access_tokens or not realorg.on_instance_host(org, req):
         return error_response(invalid_session()), _count(org)
     if org.faults.take("api_disabled", path):
         return error_response(ApiError(403, "API_DISABLED_FOR_ORG", "The REST API is not enabled for this Organization.")), _count(org)

@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import ids
+from . import ids, realorg
 from .org import Org
 from .schema import TEXT_TYPES, Field, Record, SObjectType, parse_date, parse_datetime
 
@@ -404,7 +404,7 @@ class Bound:
     def __init__(self, org: Org, q: Query):
         self.org, self.q = org, q
         obj = org.sobject(q.object_name)
-        if obj is None:
+        if obj is None or realorg.unreadable(org, obj):
             raise _error("INVALID_TYPE", q.text, q.object_pos, NO_TYPE.format(name=q.object_name))
         self.obj = obj
         self.columns = [self.resolve(p) for p in q.select]
@@ -552,7 +552,9 @@ class Bound:
         else:
             records = sorted((obj.records[i] for i in cand if i in obj.records), key=lambda r: r.seq)
         pred = self.predicate
-        out = [r for r in records if (include_deleted or not r.values["IsDeleted"]) and (pred is None or pred(r.values))]
+        hidden = self.org.hidden  # records private sharing keeps from the user (realorg.py)
+        out = [r for r in records if (include_deleted or not r.values["IsDeleted"]) and (pred is None or pred(r.values))
+               and (not hidden or r.id[:15] not in hidden)]
         # Stable multi-key sort, last key first. Defaults as SOQL: ASC NULLS FIRST, DESC NULLS LAST.
         for col, item in reversed(self.order):
             get = col.getter(self.org)

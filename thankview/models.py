@@ -1,5 +1,7 @@
 """Tenancy: a Portal is one customer's workspace; users reach it through a Membership."""
 
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -15,9 +17,20 @@ def validate_portal_slug(value):
         raise ValidationError(f"“{value}” is reserved by the site; choose another slug.")
 
 
+def validate_time_zone(value):
+    if value not in available_timezones():
+        raise ValidationError(f"“{value}” is not a time zone name; use one like Europe/London or America/New_York.")
+
+
 class Portal(models.Model):
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=60, unique=True, validators=[validate_portal_slug])
+    # db_default too: rows written by code that predates the column still get UTC.
+    time_zone = models.CharField(
+        max_length=64, default="UTC", db_default="UTC", validators=[validate_time_zone],
+        help_text="Dates on the portal's pages are shown in this time zone (an IANA name such as "
+        "America/New_York); the exact UTC time shows on hover.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -25,6 +38,14 @@ class Portal(models.Model):
 
     def __str__(self):
         return self.name
+
+    @property
+    def tzinfo(self) -> ZoneInfo:
+        """The portal's time zone; UTC when the stored name is unknown to this machine."""
+        try:
+            return ZoneInfo(self.time_zone or "UTC")
+        except (ZoneInfoNotFoundError, ValueError):
+            return ZoneInfo("UTC")
 
 
 class Membership(models.Model):

@@ -44,6 +44,20 @@ def _ensure_allauth_email(user):
 
 
 @transaction.atomic
+def support_user_ensure(*, email, password):
+    """A ThankView support login for Django admin (staff, in no portal). Idempotent: an
+    existing user keeps everything but gains staff access; the password is set only when
+    the user is new, so a changed password survives."""
+    user = _user_for_email(email)
+    if user.pk is None:
+        user.set_password(password)
+    user.is_staff = user.is_superuser = True
+    user.save()
+    _ensure_allauth_email(user)
+    return user
+
+
+@transaction.atomic
 def membership_add(*, portal, email, role, password=None):
     """Add a user (created when new) to a portal with a role. Idempotent."""
     user = _user_for_email(email)

@@ -99,6 +99,8 @@ TEMPLATES = [
                 "thankview.context_processors.portals",
                 "integrations.salesforce.banners.banners",
             ],
+            # ``when``: every page's one date format (thankview.dates).
+            "builtins": ["thankview.templatetags.dates"],
         },
     },
 ]

@@ -11,6 +11,7 @@ from functools import wraps
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.utils import timezone
 
 from .models import Membership
 
@@ -39,7 +40,9 @@ def portal_view(view=None, *, admin_only=False):
                 raise PermissionDenied("Only portal admins can do this.")
             request.portal = membership.portal
             request.membership = membership
-            return func(request, *args, **kwargs)
+            # Pages show dates in the portal's time zone (thankview.dates formats them).
+            with timezone.override(membership.portal.tzinfo):
+                return func(request, *args, **kwargs)
 
         wrapper.admin_only = admin_only
         return wrapper

@@ -17,6 +17,8 @@ portal_patterns = [
 ]
 
 urlpatterns = [
+    # Browsers ask for /favicon.ico whatever the page links; answer with the SVG icon.
+    path("favicon.ico", views.favicon),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("", include("engagement.public_urls")),

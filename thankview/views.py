@@ -1,5 +1,6 @@
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 
 from .models import Membership
 from .tenancy import portal_view
@@ -17,3 +18,9 @@ def home(request):
 @portal_view
 def portal_home(request):
     return redirect("contacts:list", portal_slug=request.portal.slug)
+
+
+def favicon(request):
+    """Browsers ask for /favicon.ico whatever the page links; send them to the SVG icon
+    (resolved per request: the hashed name exists only after collectstatic)."""
+    return redirect(static("favicon.svg"), permanent=True)

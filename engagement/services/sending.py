@@ -13,14 +13,15 @@ from dataclasses import dataclass, field
 from itertools import islice
 
 from django.db import transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from contacts.models import Contact
-from contacts.selectors import contact_list, contacts_by_email
+from contacts.selectors import contacts_by_email
 from contacts.services import contact_upsert_many
 
 from ..models import Send, SendJob
+from ..selectors import audience_contacts, audience_counts
 
 logger = logging.getLogger(__name__)
 
@@ -104,18 +105,6 @@ def send_job_create(*, campaign, audience, created_by=None):
     return SendJob.objects.create(campaign=campaign, created_by=created_by, audience=audience)
 
 
-def _audience_contacts(job):
-    """The contacts a job chose, always scoped to the campaign's portal."""
-    portal_id = job.campaign.portal_id
-    audience = job.audience or {}
-    if audience.get("kind") == "search":
-        return contact_list(portal=portal_id, q=audience.get("q", "")).order_by()
-    if audience.get("kind") == "emails":
-        emails = list(audience.get("emails") or [])
-        return Contact.objects.filter(portal=portal_id, email_normalized__in=emails)
-    return Contact.objects.filter(portal=portal_id)
-
-
 def send_job_run(*, job, deliver):
     """Create the Sends of a job, reporting progress as each chunk commits; ``deliver`` as
     in ``sends_create``.
@@ -153,19 +142,12 @@ def send_job_run(*, job, deliver):
 
 def _send_job_execute(*, job, jobs, deliver):
     campaign = job.campaign
-    contacts = _audience_contacts(job)
-    counts = contacts.aggregate(
-        total=Count("id"),
-        unsubscribed=Count("id", filter=Q(unsubscribed_at__isnull=False)),
-        bounced=Count("id", filter=Q(unsubscribed_at__isnull=True, bounced_at__isnull=False)),
-    )
-    not_found = 0
-    if (job.audience or {}).get("kind") == "emails":
-        not_found = max(len(job.audience.get("emails") or []) - counts["total"], 0)
+    contacts = audience_contacts(portal_id=campaign.portal_id, audience=job.audience)
+    counts = audience_counts(portal_id=campaign.portal_id, audience=job.audience)
     skipped_unsubscribed, skipped_bounced = counts["unsubscribed"], counts["bounced"]
     jobs.update(
         total=counts["total"], skipped_unsubscribed=skipped_unsubscribed, skipped_bounced=skipped_bounced,
-        not_found=not_found,
+        not_found=counts["not_found"],
     )
     eligible = list(
         contacts.filter(unsubscribed_at__isnull=True, bounced_at__isnull=True).order_by("pk").values_list("pk", flat=True)
@@ -178,7 +160,6 @@ def _send_job_execute(*, job, jobs, deliver):
         skipped_bounced += result.skipped_bounced
         jobs.update(sends=sends, skipped_unsubscribed=skipped_unsubscribed, skipped_bounced=skipped_bounced)
     jobs.update(status=SendJob.Status.CREATED, finished_at=timezone.now())
-
 
 
 def recipients_sends_create(*, campaign, recipients, deliver, sent_at=None):

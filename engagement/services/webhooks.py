@@ -2,9 +2,10 @@
 
 import hashlib
 import hmac
-import json
+import re
 import secrets
 
+from .. import jsonbody
 from ..models import EventType, PortalEmailSettings, new_webhook_secret
 from ..selectors import send_by_token
 from .events import event_record
@@ -18,22 +19,27 @@ class WebhookRejected(Exception):
         self.message = message
 
 
-def bounce_webhook_receive(*, body, signature):
+# The token is read from the raw body by this bounded, non-recursive pattern, so that the
+# signature is checked before anything is decoded: an unsigned body is never parsed.
+_TOKEN_FIELD = re.compile(rb'"token"\s*:\s*"([A-Za-z0-9_-]{1,64})"')
+
+
+def bounce_webhook_receive(*, body, signature, max_bytes=jsonbody.DEFAULT_MAX_BYTES):
     """Record a bounce reported by the mail provider.
 
     The body is JSON ``{"token": "<send token>", "occurred_at"?: "...", "reason"?: "..."}``
     signed with HMAC-SHA256 over the raw body using the portal's bounce webhook secret,
     sent as ``X-ThankView-Signature: sha256=<hex>``. An unknown token and a wrong signature
     get the same 401, computed in the same way, so the answer never tells whether a send
-    exists.
+    exists. The signature is verified on the raw bytes before the JSON is parsed.
     """
-    try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise WebhookRejected(400, "The body must be JSON.") from None
-    if not isinstance(payload, dict) or not isinstance(payload.get("token"), str):
+    if len(body) > max_bytes:
+        raise WebhookRejected(413, f"The body is larger than {max_bytes:,} bytes.")
+    found = _TOKEN_FIELD.search(body)
+    if found is None:
         raise WebhookRejected(400, "The body must be a JSON object with a \"token\".")
-    send = send_by_token(payload["token"])
+    token = found.group(1).decode()
+    send = send_by_token(token)
     secret = None
     if send is not None:
         secret = (
@@ -47,6 +53,16 @@ def bounce_webhook_receive(*, body, signature):
     given = given.removeprefix("sha256=")
     if not hmac.compare_digest(expected, given) or secret is None:
         raise WebhookRejected(401, "Invalid signature.")
+    try:
+        payload = jsonbody.parse(body, max_bytes=max_bytes)
+    except jsonbody.BadJsonBody as e:
+        raise WebhookRejected(e.status, e.message) from None
+    if not isinstance(payload, dict) or payload.get("token") != token:
+        raise WebhookRejected(400, "The body must be a JSON object with a \"token\".")
+    return _bounce_record(send, payload)
+
+
+def _bounce_record(send, payload):
     occurred_at = None
     if payload.get("occurred_at") is not None:
         occurred_at = parse_timestamp(payload["occurred_at"])

@@ -65,7 +65,8 @@ class SalesforceRecord(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        verbose_name = "Salesforce record of a send"
+        verbose_name = "Salesforce record"
+        verbose_name_plural = "Salesforce records"
         constraints = [
             models.UniqueConstraint(fields=["send", "org_id"], name="sfrecord_unique_send_org"),
         ]

@@ -21,6 +21,7 @@ class ResyncRequest(models.Model):
     total = models.PositiveIntegerField(default=0)  # sends marked due by the request
 
     class Meta:
+        verbose_name = "re-sync request"
         ordering = ["-requested_at", "-id"]
         indexes = [models.Index(fields=["portal", "-requested_at"], name="resync_portal_requested")]
 

@@ -1,9 +1,17 @@
 """The API budget of a sync run, and the estimate support sees before a re-sync.
 
-Salesforce counts every REST call against the org's daily allocation (``DailyApiRequests``
-in ``GET /limits``, and ``Sforce-Limit-Info: api-usage=used/max`` on every answer; reference
-§2.1, §2.3). Several portals may share one org, and the customer's other integrations need
-their share too, so a run may spend at most the smaller of:
+Salesforce counts every REST call against the org's daily allocation. Every REST answer says
+where the org stands in its ``Sforce-Limit-Info: api-usage=used/max`` header (REST API
+Developer Guide, "Limit Info Header": "returned in each request to the REST API"; reference
+§2.1), which the client reads on every call (``client.api_usage``) and keeps on the
+connection. ``GET /limits`` is not needed for that, and a least-privilege integration user
+cannot call it: the "Limits" resource is only "available ... for API users with the View
+Setup and Configuration permission" (REST API Developer Guide, "Limits"), which our
+permission set does not grant. So a run never asks ``/limits``; where an admin page does
+(``limits_or_none``), a refusal only means "not known from /limits", never a banner.
+
+Several portals may share one org, and the customer's other integrations need their share
+too, so a run may spend at most the smaller of:
 
 1. the org **reserve**: the run stops before the org's remaining requests fall below
    ``SALESFORCE_API_RESERVE_PERCENT`` of the maximum;
@@ -11,9 +19,13 @@ their share too, so a run may spend at most the smaller of:
    in Django admin; the portal's sync calls of the last 24 hours (the ``SyncRun.api_calls``
    of its runs) plus this run's may not exceed that share of the org's daily maximum.
 
-A run reads ``/limits`` once (``run_budget_read``) and checks before each batch or Bulk job
-that what it may take still fits (``RunBudget.check``). A run that reaches either stops cleanly (``SyncRun`` outcome ``api_reserve`` or ``api_cap``
-with the figures in its message); the sends not written stay due and the next cycle resumes.
+A run builds its budget before its first call from the last known figure
+(``SalesforceConnection.api_usage_used`` / ``api_usage_max``) or, once its pre-flight
+describe has answered, from that answer's header (``run_budget_start``), and checks before
+each batch or Bulk job, with the newest header, that what it may take still fits
+(``RunBudget.check``). A run that reaches either limit stops cleanly (``SyncRun`` outcome
+``api_reserve`` or ``api_cap`` with the figures in its message); the sends not written stay
+due and the next cycle resumes.
 
 ``estimate_calls`` is the arithmetic behind the admin's "Re-sync selected campaigns"
 confirmation page: the calls a run of N due sends costs by sObject Collections (≤ 200 records
@@ -34,7 +46,7 @@ from engagement.models import Send
 
 from ..models import SalesforceRecord, SyncRun
 from .client import COLLECTION_LIMIT, SalesforceClient
-from .errors import SalesforceError
+from .errors import NotFound, PermissionDenied, SalesforceError
 from .writers import bulk as bulk_writer
 
 # Calls of one Bulk API 2.0 job: create, upload, UploadComplete, successful results, and a
@@ -45,8 +57,8 @@ BULK_JOB_POLLS_ESTIMATE = 3
 # Rows per Bulk job: Salesforce accepts up to 150 MB of CSV per job; simple-salesforce and
 # this client cut at 100 MB. At ~500 bytes per ThankView__c row that is ~200,000 rows.
 BULK_ROWS_PER_JOB_ESTIMATE = 150_000
-# Every run starts with one describe and one /limits.
-RUN_FIXED_CALLS = 2
+# Every run starts with one describe (its pre-flight); the budget comes from the headers.
+RUN_FIXED_CALLS = 1
 # Matching (matching.py) asks in two rounds per batch: Contact by email, then Lead by email for
 # the rest. A round that fits one GET (IN lists cut so the URI stays < 16 KB: about 300
 # emails) is one call; a longer one goes through /composite: 2,000 emails per statement
@@ -70,23 +82,34 @@ class BudgetReached(Exception):
 
 @dataclass
 class RunBudget:
-    maximum: int  # the org's DailyApiRequests.Max
-    remaining: int  # its Remaining when the run read /limits
-    reserve_left: int  # calls before the org reserve
+    maximum: int  # the org's daily maximum (Sforce-Limit-Info's second figure)
+    remaining: int  # what the org had left when the run's budget was first known
+    reserve_left: int  # calls before the org reserve, as of calls_at_read
     cap_calls: int  # the portal's cap, in calls per 24 h
     cap_used: int  # the portal's calls of the last 24 h before this run
-    cap_left: int  # calls before the portal cap
+    cap_left: int  # calls before the portal cap, as of calls_at_read
     reserve_percent: int
     cap_percent: int
-    calls_at_read: int = 0  # the run's calls when it read /limits
+    calls_at_read: int = 0  # the run's calls when the figures above were read
 
     @property
     def left(self) -> int:
         return min(self.reserve_left, self.cap_left)
 
-    def check(self, calls: int, need: int | None = None) -> None:
+    def observe(self, usage: tuple[int, int] | None, calls: int) -> None:
+        """A newer ``Sforce-Limit-Info`` figure, read when the run had made ``calls``: the
+        reserve follows the org's real usage (other clients' calls included)."""
+        if not usage or usage[1] <= 0:
+            return
+        used, maximum = usage
+        self.cap_left -= calls - self.calls_at_read
+        self.reserve_left = (maximum - used) - math.ceil(maximum * self.reserve_percent / 100)
+        self.maximum, self.calls_at_read = maximum, calls
+
+    def check(self, calls: int, need: int | None = None, usage: tuple[int, int] | None = None) -> None:
         """Raise ``BudgetReached`` unless ``need`` more calls (by default one batch's) fit,
-        the run having made ``calls`` so far."""
+        the run having made ``calls`` so far; ``usage``: the newest header figure."""
+        self.observe(usage, calls)
         need = BATCH_CALL_ALLOWANCE if need is None else need
         if self.left - (calls - self.calls_at_read) < need:
             raise self.stop()
@@ -132,13 +155,21 @@ def portal_calls_last_24h(*, portal_id: int, now: datetime | None = None, exclud
     return int(qs.aggregate(n=Sum("api_calls"))["n"] or 0)
 
 
-def run_budget(*, connection, limits: dict, run=None, calls_so_far: int = 0, now: datetime | None = None) -> RunBudget | None:
-    """The budget of a run that has just read ``limits`` (None when /limits says nothing).
+def usage_figures(usage: tuple[int, int] | None) -> tuple[int, int] | None:
+    """(maximum, remaining) of an ``api-usage=used/max`` figure, or None."""
+    if not usage or not usage[1]:
+        return None
+    used, maximum = usage
+    return maximum, max(maximum - used, 0)
 
-    ``calls_so_far``: the run's calls before this point (describe, /limits) count against
-    the portal cap too.
+
+def run_budget(*, connection, figures: tuple[int, int] | None, run=None, calls_so_far: int = 0,
+               now: datetime | None = None) -> RunBudget | None:
+    """The budget of a run from the org's (maximum, remaining) (None: unknown, no limit).
+
+    ``calls_so_far``: the run's calls before this point (its describe) count against the
+    portal cap too.
     """
-    figures = daily_requests(limits)
     if figures is None:
         return None
     maximum, remaining = figures
@@ -161,17 +192,36 @@ def run_budget(*, connection, limits: dict, run=None, calls_so_far: int = 0, now
     )
 
 
-def run_budget_read(*, client: SalesforceClient, run: SyncRun) -> RunBudget | None:
-    """A run reads ``/limits`` (one call), keeps it on the connection and the run, and stops
-    at once if the org reserve or the portal's cap is already reached."""
-    limits = client.limits()
-    limits_record(connection=client.connection, limits=limits)
-    budget = run_budget(connection=client.connection, limits=limits, run=run, calls_so_far=client.api_calls)
+def last_known_usage(connection) -> tuple[int, int] | None:
+    """The connection's last ``Sforce-Limit-Info`` figure (used, max), or None."""
+    if not connection.api_usage_max:
+        return None
+    return int(connection.api_usage_used or 0), int(connection.api_usage_max)
+
+
+def run_budget_start(*, client: SalesforceClient, run: SyncRun, check: bool = True) -> RunBudget | None:
+    """The run's budget from the newest figure it has: the header of its last answer, else
+    the connection's last known one (before the run's first call). Kept on the run; with
+    ``check``, the run stops at once if the reserve or the cap is already reached."""
+    usage = client.api_usage or last_known_usage(client.connection)
+    budget = run_budget(connection=client.connection, figures=usage_figures(usage), run=run,
+                        calls_so_far=client.api_calls)
     if budget is None:
         return None
     run.api_remaining, run.api_max = budget.remaining, budget.maximum
-    budget.check(client.api_calls)
+    if check:
+        budget.check(client.api_calls)
     return budget
+
+
+def limits_or_none(client: SalesforceClient) -> dict | None:
+    """``GET /limits`` where the user may read it; None where it is refused (a user without
+    View Setup and Configuration, see the module docstring): not known from /limits, no
+    banner. Its answer still carries the usage header, which the client keeps."""
+    try:
+        return client.limits()
+    except (PermissionDenied, NotFound):
+        return None
 
 
 # --- estimate ---------------------------------------------------------------------------
@@ -260,6 +310,26 @@ class ResyncEstimate:
         return all(self.estimate.calls <= x for x in limits)
 
 
+def _live_figures(connection, out: ResyncEstimate) -> tuple[int, int] | None:
+    """Ask Salesforce now: ``/limits`` where allowed, else the usage header of its answer."""
+    client = SalesforceClient(connection)
+    try:
+        limits = limits_or_none(client)
+    except SalesforceError as e:
+        out.remaining_source = f"last known — Salesforce could not be asked now ({e.code})"
+        return None
+    if limits is not None:
+        limits_record(connection=connection, limits=limits)
+        figures = daily_requests(limits)
+        if figures is not None:
+            out.remaining_source = "live from Salesforce (/limits)"
+            return figures
+    figures = usage_figures(client.api_usage)
+    if figures is not None:
+        out.remaining_source = "live from Salesforce (Sforce-Limit-Info)"
+    return figures
+
+
 def resync_estimate(*, connection, campaigns, live: bool = True) -> ResyncEstimate:
     """What re-syncing ``campaigns`` (one portal's) will cost, and what the org has left.
 
@@ -277,22 +347,15 @@ def resync_estimate(*, connection, campaigns, live: bool = True) -> ResyncEstima
         .count()
     )
     out.estimate = estimate_calls(sends=sends, to_match=sends - known)
-    limits = None
-    if live:
-        try:
-            limits = SalesforceClient(connection).limits()
-            limits_record(connection=connection, limits=limits)
-            out.remaining_source = "live from Salesforce (/limits)"
-        except SalesforceError as e:
-            out.remaining_source = f"last known — Salesforce could not be asked now ({e.code})"
-    if limits is None:
-        limits = connection.api_limits or {}
-        if limits and not out.remaining_source:
-            out.remaining_source = "last known"
-    figures = daily_requests(limits)
-    if figures is None and connection.api_usage_max:
-        figures = (connection.api_usage_max, connection.api_usage_max - (connection.api_usage_used or 0))
-        out.remaining_source = out.remaining_source or "last known (Sforce-Limit-Info)"
+    figures = _live_figures(connection, out) if live else None
+    if figures is None:
+        figures = daily_requests(connection.api_limits or {}) if connection.api_limits else None
+        if figures is not None:
+            out.remaining_source = out.remaining_source or "last known"
+    if figures is None:
+        figures = usage_figures(last_known_usage(connection))
+        if figures is not None:
+            out.remaining_source = out.remaining_source or "last known (Sforce-Limit-Info)"
     if figures:
         out.maximum, out.remaining = figures
         out.cap_calls = math.floor(out.maximum * (connection.api_cap_percent or 100) / 100)

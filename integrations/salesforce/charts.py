@@ -16,6 +16,8 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
+from thankview.dates import local_text
+
 WIDTH, HEIGHT = 720, 240
 LEFT, RIGHT, TOP, BOTTOM = 48, 48, 16, 40  # margins: axes labels live here
 DAYS = 30
@@ -55,6 +57,14 @@ class Chart:
     @property
     def empty(self) -> bool:
         return self.runs == 0
+
+    @property
+    def start_text(self) -> str:
+        return local_text(self.start, "date")
+
+    @property
+    def end_text(self) -> str:
+        return local_text(self.end, "date")
 
 
 def _nice_max(value: int) -> int:
@@ -116,7 +126,7 @@ def runs_chart(runs, *, now: datetime | None = None, days: int = DAYS) -> Chart:
         chart.bars.append(Bar(
             x=round(cx - width / 2, 1), width=round(width, 1), segments=segments, stopped=stopped,
             title=(
-                f"{r.started_at:%b %-d %H:%M} UTC: {r.created:,} created, {r.updated:,} updated, {r.failed:,} failed, "
+                f"{local_text(r.started_at)}: {r.created:,} created, {r.updated:,} updated, {r.failed:,} failed, "
                 f"{r.api_calls:,} API calls — {r.get_outcome_display()}"
             ),
         ))

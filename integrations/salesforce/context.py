@@ -32,7 +32,7 @@ class RunContext:
     # Caches of the run: a send's landing-page URL template (batch.MappedSend), campaigns by id.
     landing_template: str | None = None
     campaigns: dict = field(default_factory=dict)
-    # The run's budget.RunBudget once /limits was read (None = unknown: no limit applied).
+    # The run's budget.RunBudget from the Sforce-Limit-Info figures (None = unknown: no limit applied).
     budget: Any = None
 
     @property
@@ -51,4 +51,4 @@ class RunContext:
         """Stop (``budget.BudgetReached``) unless ``need`` more calls fit in the run's budget
         (by default what one batch may take, ``budget.BATCH_CALL_ALLOWANCE``)."""
         if self.budget is not None:
-            self.budget.check(self.client.api_calls, need)
+            self.budget.check(self.client.api_calls, need, usage=self.client.api_usage)

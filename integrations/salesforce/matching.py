@@ -2,7 +2,7 @@
 
 Batched: the sync hands over up to 200 sends' contacts at a time and this module answers
 with a handful of SOQL queries, never one per recipient. Order (the guide's "How Contact
-Matching Works", DESIGN.md §7):
+Matching Works", docs/design.md "The sync"):
 
 1. A valid ``003`` Donor ID that exists in the org → that Contact (``Id IN (...)``; ``query``
    never returns deleted rows, so a Contact deleted in Salesforce no longer matches).

@@ -2,7 +2,7 @@
 
 The only module that talks to Salesforce's ``/services/oauth2/*`` endpoints. Reference:
 https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_web_server_flow.htm
-and ../shared/salesforce-reference.md §1.
+and docs/salesforce-behaviour.md §1.
 
 - authorize: ``{login}/services/oauth2/authorize`` with ``state``, ``scope=api refresh_token``,
   ``code_challenge`` (S256) and ``prompt=login``;

@@ -15,8 +15,10 @@ sync_salesforce`` calls it directly. A run:
    (the setup checklist). A mapped field that is gone, or a field
    Salesforce now requires that nothing maps, stops the run before any write: the mapping
    banner is raised, and every send stays due.
-5. Budget: reads ``/limits`` and stops (recording why) before the org's remaining daily API
-   requests fall below the reserve or the portal's cap is reached (``budget.py``).
+5. Budget: known before the first call from the last ``Sforce-Limit-Info`` figure, then from
+   each answer's header (never ``/limits``, which a least-privilege user may not read); the
+   run stops (recording why) before the org's remaining daily API requests fall below the
+   reserve or the portal's cap is reached (``budget.py``).
 6. Chooses a writer: Bulk API 2.0 above ``SALESFORCE_BULK_THRESHOLD`` due sends, else
    sObject Collections (``writers/``), and drives it through the due sends
    (``due.due_send_ids``), batch after batch (``batch.batch_write``), checking the budget
@@ -176,11 +178,13 @@ def _start(conn: SalesforceConnection, *, trigger: str, started: datetime) -> Ru
 def _sync(ctx: RunContext) -> None:
     """Steps 4–6."""
     run, conn = ctx.run, ctx.conn
+    ctx.budget = budget.run_budget_start(client=ctx.client, run=run, check=False)  # the last known figure
     if not _preflight(ctx):
         run.outcome = Outcome.PERMISSIONS if conn.error_kind == errors.PERMISSIONS else Outcome.MAPPING
         run.error_code, run.error_message = conn.error_code, conn.error_message
         return
-    ctx.budget = budget.run_budget_read(client=ctx.client, run=run)
+    # The describe's own header is newer: stop at once if the reserve or the cap is reached.
+    ctx.budget = budget.run_budget_start(client=ctx.client, run=run)
     writer = BulkWriter.for_run(ctx) or CollectionsWriter()
     try:
         _write_due(ctx, writer)

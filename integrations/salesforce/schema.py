@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .mapping import type_problem
+from .setup_guide import DEPLOY_ANCHOR, PERMISSION_SETS_ANCHOR
 
 OBJECT = "ThankView__c"
 
@@ -84,6 +85,7 @@ class Item:
     status: str  # "ok" | "fail" | "warn" | "info"
     label: str
     detail: str = ""
+    guide_anchor: str = ""  # the setup guide's step that fixes it ("" = none)
 
 
 @dataclass
@@ -187,10 +189,10 @@ def checklist(describe: dict | None, mappings, *, connection) -> Checklist:
 def _check_object_missing(c: Checklist) -> None:
     c.add(
         "object", "fail", f"The {OBJECT} object exists",
-        f"Salesforce has no {OBJECT} object this user can see. Ask your Salesforce admin to create it "
-        "with the fields listed below (or deploy the metadata in this project's salesforce/ folder with "
-        "the Salesforce CLI: sf project deploy start --source-dir salesforce/force-app), and to give the "
-        "connected user the “ThankView Integration” permission set.",
+        f"Salesforce has no {OBJECT} object this user can see. Ask your Salesforce admin to deploy "
+        "ThankView's Salesforce package (or create the object with the fields listed below), and to give "
+        "the connected user the “ThankView Integration” permission set.",
+        guide_anchor=DEPLOY_ANCHOR,
     )
     c.problem = ("mapping", "OBJECT_MISSING", f"The {OBJECT} object does not exist or is not accessible.", [OBJECT])
 
@@ -203,7 +205,7 @@ def _check_access(c: Checklist, describe: dict) -> None:
     missing = [w for w, flag in (("create", describe.get("createable")), ("update", describe.get("updateable"))) if not flag]
     c.add("access", "fail", label,
           f"The user cannot {' or '.join(missing)} {OBJECT} records. Give them Read/Create/Edit on {OBJECT} "
-          "(the “ThankView Integration” permission set does).")
+          "(the “ThankView Integration” permission set does).", guide_anchor=PERMISSION_SETS_ANCHOR)
     c.problem = c.problem or ("permissions", "INSUFFICIENT_ACCESS", f"The connected user cannot {' or '.join(missing)} {OBJECT} records.", [])
 
 

@@ -214,9 +214,9 @@ def _newer_activity(send, rec: SalesforceRecord) -> bool:
 def _record_label(rec: SalesforceRecord, newer: bool) -> str:
     S = SalesforceRecord.Status
     if rec.status == S.SYNCED and (newer or rec.resync_requested_at):
-        return "Synced; newer activity goes in the next run."
+        return "In Salesforce; newer activity goes in the next run."
     if rec.status == S.SYNCED:
-        return "Synced."
+        return "Up to date in Salesforce."
     if rec.status == S.UNMATCHED:
         return REASONS[reason_of(rec)] + "."
     if rec.status == S.FAILED:

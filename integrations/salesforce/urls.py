@@ -4,7 +4,7 @@
 
 from django.urls import include, path
 
-from .views import connect, health, hub, mappings
+from .views import connect, guide, health, hub, mappings
 
 portal_patterns = [
     path("integrations/", hub.integrations_hub, name="hub"),
@@ -15,6 +15,8 @@ portal_patterns = [
     path("integrations/salesforce/mappings/add/", mappings.mapping_add, name="mapping_add"),
     path("integrations/salesforce/mappings/<int:pk>/edit/", mappings.mapping_edit, name="mapping_edit"),
     path("integrations/salesforce/mappings/<int:pk>/remove/", mappings.mapping_remove, name="mapping_remove"),
+    path("integrations/salesforce/setup-guide/", guide.guide, name="setup_guide"),
+    path("integrations/salesforce/setup-guide/thankview-salesforce-package.zip", guide.package, name="setup_package"),
     path("integrations/salesforce/sync/", health.sync_health, name="sync_health"),
     path("integrations/salesforce/sync/resync-progress.json", health.resync_progress, name="resync_progress"),
 ]

@@ -12,14 +12,18 @@ register = template.Library()
 
 @register.simple_tag
 def api_budget(connection):
-    """``{% api_budget connection as b %}``: /limits snapshot, the portal cap and its use."""
+    """``{% api_budget connection as b %}``: the org's daily requests (a /limits snapshot where
+    the user may read it, else the last Sforce-Limit-Info figure), the portal cap and its use."""
     if connection is None:
         return None
     limits = connection.api_limits or {}
     daily = budget.daily_requests(limits)
+    from_header = daily is None
+    if from_header:
+        daily = budget.usage_figures(budget.last_known_usage(connection))
     bulk = limits.get("DailyBulkApiRequests") or {}
     out = {
-        "limits_at": connection.api_limits_at,
+        "limits_at": None if from_header else connection.api_limits_at,
         "daily_max": daily[0] if daily else None,
         "daily_remaining": daily[1] if daily else None,
         "bulk_max": bulk.get("Max"),

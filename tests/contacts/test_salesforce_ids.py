@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from contacts import salesforce_ids as ids
 
-# Real IDs from Salesforce documentation and tests (salesforce-reference.md §4).
+# Real IDs from Salesforce documentation and tests (docs/salesforce-behaviour.md §4).
 REAL_18 = ["001D000000IRFmaIAH", "003RO0000035WQgYAM", "a011s00000DML8XAAX", "00Di0000000icUBEAY"]
 
 

@@ -1,11 +1,14 @@
 """Portal pages: campaigns, sends, API keys. Portal-scoped; admins only for keys."""
 
+import re
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from engagement import services
-from engagement.models import ApiKey, Campaign, EngagementEvent, Send
+from engagement.models import ApiKey, Campaign, EngagementEvent, Send, SendJob
 from tests.contacts.factories import make_contact
 from tests.engagement.factories import make_campaign, make_send
 
@@ -39,9 +42,15 @@ def test_campaign_form_reports_bad_input_and_stores_nothing(client_staff_a):
     assert Campaign.objects.count() == 0
 
 
+def _confirm_nonce(html):
+    return re.search(r'name="confirm" value="([^"]+)"', html).group(1)
+
+
 def _send_and_follow(client, url, data, capture):
+    confirm = client.post(url, data)  # the counts first; nothing is sent yet
+    assert confirm.status_code == 200 and "Send “" in confirm.content.decode()
     with capture(execute=True):  # the tasks run (eagerly) once the request commits ...
-        r = client.post(url, data)
+        r = client.post(url, {"confirm": _confirm_nonce(confirm.content.decode())})
     assert r.status_code == 302 and "/sending/" in r["Location"]
     return client.get(r["Location"])  # ... so the progress page shows the outcome
 
@@ -67,6 +76,69 @@ def test_send_page_sends_to_all_a_search_or_a_csv(client_staff_a, portal_a, djan
 
     r = _send_and_follow(client_staff_a, url, {"recipients": "all"}, django_capture_on_commit_callbacks)
     assert "Done: 2 of 2 emails delivered." in r.content.decode()
+
+
+def test_sending_asks_for_confirmation_with_the_exact_counts_and_sends_nothing_before(
+    client_staff_a, portal_a, portal_b, django_capture_on_commit_callbacks
+):
+    campaign = make_campaign(portal_a)
+    for i in range(3):
+        make_contact(portal_a, email=f"ok{i}@example.org")
+    make_contact(portal_a, email="gone@example.org", unsubscribed_at=timezone.now())
+    make_contact(portal_a, email="both@example.org", unsubscribed_at=timezone.now(), bounced_at=timezone.now())
+    make_contact(portal_a, email="bad@example.org", bounced_at=timezone.now())
+    make_contact(portal_b, email="other@example.org")
+    url = f"/alpha/campaigns/{campaign.pk}/send/"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        r = client_staff_a.post(url, {"recipients": "all"})
+    html = r.content.decode()
+    assert r.status_code == 200
+    assert "<strong>3 contacts</strong> will get an email" in html
+    assert "<li>2 skipped: unsubscribed from your emails.</li>" in html
+    assert "<li>1 skipped: their email address bounced.</li>" in html
+    assert ">Send to 3 contacts</button>" in html
+    assert (SendJob.objects.count(), Send.objects.count()) == (0, 0)
+
+    csv = SimpleUploadedFile(
+        "r.csv", b"email\nok0@example.org\ngone@example.org\nnobody@example.org\nother@example.org\n"
+    )
+    html = client_staff_a.post(url, {"recipients": "csv", "csv_file": csv}).content.decode()
+    assert "<strong>1 contact</strong> will get an email" in html
+    assert "<li>1 skipped: unsubscribed from your emails.</li>" in html
+    assert "bounced" not in html
+    assert "<li>2 emails in the file are not a contact: not sent.</li>" in html  # portal B's too
+    assert (SendJob.objects.count(), Send.objects.count()) == (0, 0)
+
+    # Confirming sends what was shown last (the CSV), once.
+    nonce = _confirm_nonce(html)
+    with django_capture_on_commit_callbacks(execute=True):
+        r = client_staff_a.post(url, {"confirm": nonce})
+    assert r.status_code == 302
+    assert list(Send.objects.values_list("contact__email", flat=True)) == ["ok0@example.org"]
+    r = client_staff_a.post(url, {"confirm": nonce}, follow=True)
+    assert "That confirmation is no longer valid" in r.content.decode()
+    assert (SendJob.objects.count(), Send.objects.count()) == (1, 1)
+
+
+def test_a_forged_or_replaced_confirmation_sends_nothing(client_staff_a, portal_a):
+    campaign = make_campaign(portal_a)
+    make_contact(portal_a, email="ann@example.org")
+    url = f"/alpha/campaigns/{campaign.pk}/send/"
+    assert client_staff_a.post(url, {"confirm": "guess"}).status_code == 302
+    first = _confirm_nonce(client_staff_a.post(url, {"recipients": "all"}).content.decode())
+    client_staff_a.post(url, {"recipients": "search", "q": "nobody"})  # another tab replaced it
+    r = client_staff_a.post(url, {"confirm": first}, follow=True)
+    assert "That confirmation is no longer valid" in r.content.decode()
+    assert (SendJob.objects.count(), Send.objects.count()) == (0, 0)
+
+
+def test_nobody_to_send_to_offers_no_send_button(client_staff_a, portal_a):
+    campaign = make_campaign(portal_a)
+    make_contact(portal_a, email="gone@example.org", unsubscribed_at=timezone.now())
+    html = client_staff_a.post(f"/alpha/campaigns/{campaign.pk}/send/", {"recipients": "all"}).content.decode()
+    assert "<strong>No one to send to:</strong>" in html and 'name="confirm"' not in html
+    assert "<li>1 skipped: unsubscribed from your emails.</li>" in html
 
 
 def test_send_page_refuses_bad_choices(client_staff_a, portal_a):
@@ -108,6 +180,7 @@ def test_another_portals_campaigns_and_sends_are_404(client_b, portal_a):
     ]:
         assert client_b.get(url).status_code == 404, url
     assert client_b.post(f"/beta/campaigns/{send.campaign_id}/send/", {"recipients": "all"}).status_code == 404
+    assert client_b.post(f"/beta/campaigns/{send.campaign_id}/send/", {"confirm": "x"}).status_code == 404
 
 
 # --- API keys ----------------------------------------------------------------------------

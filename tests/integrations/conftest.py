@@ -20,6 +20,9 @@ Reusable by every Salesforce test (the sync tests too):
   run). Its ``salesforce_connection`` is the connection.
 
 Nothing here mocks our client or simple-salesforce: every call goes over HTTPS to sfsim.
+
+``SFSIM_STRICT_ORG=1`` (``make test-strict``) starts every simulator as the strictest
+customer org (``sfsim.lockdown.STRICT_ORG``); ``STRICT_ORG`` tells a test it runs there.
 """
 
 from urllib.parse import parse_qsl, urlsplit
@@ -28,12 +31,16 @@ import pytest
 import requests
 from django.urls import reverse
 
+from sfsim.lockdown import strict_from_env
+
+STRICT_ORG = bool(strict_from_env())
+
 
 @pytest.fixture(scope="session")
 def sfsim():
     from sfsim.server import start
 
-    handle = start(port=0, latency_ms=0)
+    handle = start(port=0, latency_ms=0, **strict_from_env())
     yield handle
     handle.stop()
 
@@ -56,7 +63,7 @@ def sfsim_sandbox(sfsim):
 
     # Same CA directory: one SALESFORCE_CA_BUNDLE trusts both servers.
     handle = start(port=0, latency_ms=0, cert_dir=Path(sfsim.ca_path).parent,
-                   username="jane@acme.org.uat", display_name="Jane Sandbox", org_name="Acme UAT")
+                   username="jane@acme.org.uat", display_name="Jane Sandbox", org_name="Acme UAT", **strict_from_env())
     yield handle
     handle.stop()
 

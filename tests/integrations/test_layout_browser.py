@@ -182,7 +182,7 @@ def test_integrations_hub_cards_and_linked_breadcrumbs(login, live_server, admin
         "Enabled Runs stop until the Salesforce permissions are fixed (see Insufficient Permissions)."
     )
     expect(salesforce.get_by_test_id("last-sync")).to_have_text(
-        re.compile(r"^\w{3} \d+, \d{4} \d\d:\d\d UTC: Completed\. 1 send due: 0 created, 0 updated, 1 without a match, 0 rejected\.$")
+        re.compile(r"^\d+ \w{3} \d{4}, \d\d:\d\d UTC: Completed\. 1 send due: 0 created, 0 updated, 1 without a match, 0 rejected\.$")
     )
     expect(salesforce.get_by_test_id("hub-problems")).to_have_text(
         "Insufficient Permissions or API Access Disabled; Invalid Salesforce ID (2 contacts). How to fix is shown above."

@@ -40,7 +40,11 @@ def test_object_missing_says_how_to_create_it(client_admin_a, connected_portal_a
     sim.delete_object("ThankView__c")
     client_admin_a.post(reverse("integrations:salesforce_check", args=[connected_portal_a.slug]))
     page = client_admin_a.get(reverse("integrations:salesforce_settings", args=[connected_portal_a.slug])).content.decode()
-    assert "sf project deploy start" in page and "ThankView Integration" in page
+    assert "ThankView Integration" in page
+    # The fix links to the served setup guide's deploy step, never a command or a repository path.
+    guide = reverse("integrations:setup_guide", args=[connected_portal_a.slug])
+    assert f'<a href="{guide}#1-deploy" data-testid="guide-link">Setup guide</a>' in page
+    assert "sf project" not in page and "force-app" not in page and "salesforce/ folder" not in page
     assert 'data-banner="mapping"' in page
     conn = SalesforceConnection.objects.get(portal=connected_portal_a)
     assert conn.schema_cache["object_present"] is False and conn.error_code == "OBJECT_MISSING"

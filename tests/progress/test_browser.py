@@ -59,7 +59,9 @@ def test_send_progress_counts_deliveries_as_they_happen(login, live_server, staf
     page = login(staff_a)
     page.goto(f"{live_server.url}/alpha/campaigns/{campaign.pk}/send/")
     page.get_by_label("All contacts").check()
-    page.get_by_role("button", name="Send campaign").click()
+    page.get_by_role("button", name="Review and send").click()
+    expect(page.get_by_text("1 skipped: unsubscribed from your emails.")).to_be_visible()
+    page.get_by_role("button", name="Send to 3 contacts").click()
 
     status = page.get_by_role("status")
     expect(status).to_have_text("All 3 sends created. Delivering emails: 0 of 3…")

@@ -1,6 +1,8 @@
 """Sending a campaign in the background: the Send button queues a SendJob; its page and
 JSON show sends created and emails delivered out of the total, skipped contacts counted."""
 
+import re
+
 import pytest
 from django.urls import reverse
 from django.utils import timezone
@@ -39,8 +41,10 @@ def test_send_button_queues_a_job_and_its_page_follows_it_to_the_end(
 ):
     people(portal_a)
     make_contact(portal_b, email="other@example.org")
+    confirm = client_staff_a.post(f"/alpha/campaigns/{campaign.pk}/send/", {"recipients": "all"}).content.decode()
+    nonce = re.search(r'name="confirm" value="([^"]+)"', confirm).group(1)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        response = client_staff_a.post(f"/alpha/campaigns/{campaign.pk}/send/", {"recipients": "all"})
+        response = client_staff_a.post(f"/alpha/campaigns/{campaign.pk}/send/", {"confirm": nonce})
     job = SendJob.objects.get()
     assert response.status_code == 302 and response["Location"] == page_url(job)
     assert (job.status, job.audience, job.created_by) == ("queued", {"kind": "all"}, staff_a)

@@ -27,21 +27,21 @@ def test_run_stops_at_the_portal_cap_and_resumes_next_cycle(sync_conn, sim, make
     sim.limits(used=0, max=1000)  # cap: 50% of 1,000 = 500 calls per 24 h
     _people(sim, 250)
     sends = [make_send(email=f"d{i}@x.org", events=["opened"]) for i in range(250)]
-    # Earlier runs of this portal today used 487 calls: after describe + /limits, 11 are left,
-    # enough for one batch (allowance 10) but not for a second.
+    # Earlier runs of this portal today used 488 calls: after the describe, 11 are left,
+    # enough for one batch (allowance 10) but not for a second (the batch takes 2).
     earlier = SyncRun.objects.create(
         portal=portal_a, org_id=sync_conn.org_id, started_at=timezone.now() - timedelta(hours=3),
-        cutoff=timezone.now() - timedelta(hours=4), outcome="ok", api_calls=487,
+        cutoff=timezone.now() - timedelta(hours=4), outcome="ok", api_calls=488,
     )
     run = run_sync(portal_a)
     assert run.outcome == "api_cap" and run.error_code == "PORTAL_API_CAP"
     assert "50% of the org's 1,000 daily requests is 500 calls" in run.error_message
-    assert "487" in run.error_message
+    assert "488" in run.error_message
     assert run.created == 200  # the first batch, then the stop
     assert len(sim.records("ThankView__c")) == 200
     written = SalesforceRecord.objects.filter(send__in=sends, org_id=sync_conn.org_id).exclude(record_id="").count()
     assert written == 200
-    assert run.api_calls <= 500 - 487
+    assert run.api_calls <= 500 - 488
 
     # Still within 24 h of the earlier runs: the next cycle stops at once, writing nothing.
     again = run_sync(portal_a)
@@ -77,14 +77,14 @@ def test_run_stops_at_the_org_reserve_with_its_own_reason(sync_conn, sim, make_s
 def test_estimate_collections_and_bulk_follow_the_threshold(settings):
     settings.SALESFORCE_BULK_THRESHOLD = 2000
     small = budget.estimate_calls(sends=150, to_match=0)
-    assert small.path == "collections" and small.calls == 2 + 1  # describe + limits, one collection call
+    assert small.path == "collections" and small.calls == 1 + 1  # describe (no /limits), one collection call
     fresh = budget.estimate_calls(sends=400, to_match=400)
-    assert fresh.path == "collections" and fresh.calls == 2 + 2 + 2 * 2  # two writes, two matching queries per batch
+    assert fresh.path == "collections" and fresh.calls == 1 + 2 + 2 * 2  # two writes, two matching queries per batch
     big = budget.estimate_calls(sends=100_000, to_match=0)
-    assert big.path == "bulk" and big.calls <= 30 and big.collections_calls == 2 + 500
+    assert big.path == "bulk" and big.calls <= 30 and big.collections_calls == 1 + 500
     # A first backfill: 10 prepare batches of 10,000, each matched in two /composite calls at most.
     backfill = budget.estimate_calls(sends=100_000, to_match=100_000)
-    assert backfill.path == "bulk" and backfill.calls == 2 + 7 + 10 * 2
+    assert backfill.path == "bulk" and backfill.calls == 1 + 7 + 10 * 2
     assert budget.estimate_calls(sends=2000, to_match=0).path == "collections"
     assert budget.estimate_calls(sends=2001, to_match=0).path == "bulk"
 
@@ -108,7 +108,9 @@ def test_admin_resync_asks_for_confirmation_with_estimate_and_remaining_allocati
     assert "Re-sync campaigns to Salesforce?" in page
     expected = budget.estimate_calls(sends=3, to_match=3)
     assert f"<strong>{expected.calls}</strong> via sObject Collections" in page
-    # /limits answered 15,000 - 1,234 - this call itself (it counts against the allocation).
+    # /limits answered 15,000 - 1,234 - this call itself (it counts against the allocation); in
+    # an org whose user lacks View Setup it is refused, and its answer's Sforce-Limit-Info
+    # says the same 1,235 used.
     limits = sim.stats()
     assert '<td data-testid="remaining">13,765 of 15,000 ' in page
     assert [c["path"] for c in limits["log"]] == [f"/services/data/v{settings.SALESFORCE_API_VERSION}/limits/"]
@@ -158,7 +160,9 @@ def test_settings_page_shows_usage_limits_and_the_portals_share(sync_conn, sim, 
     page = client_admin_a.get(reverse("integrations:salesforce_settings", args=[portal_a.slug])).content.decode()
     conn = SalesforceConnection.objects.get(pk=sync_conn.pk)
     assert f"{conn.api_usage_used:,} of 15,000 daily API requests used" in page  # Sforce-Limit-Info
-    assert "of 15,000 API requests left" in page and "Salesforce /limits" in page  # /limits snapshot
+    # A run never reads /limits: the daily figure is the last call's Sforce-Limit-Info.
+    assert f"{15000 - conn.api_usage_used:,} of 15,000 API requests left (as of the last call)" in page
+    assert "Salesforce /limits" not in page
     assert f"The sync used {run.api_calls} API calls in the last 24 hours" in page
     assert "50% of the org's daily requests (7,500 calls)" in page
 

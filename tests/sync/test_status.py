@@ -92,10 +92,10 @@ def test_after_a_run_every_page_shows_its_time_outcome_and_counts(client_admin_a
     task = schedule()
     PeriodicTask.objects.filter(pk=task.pk).update(last_run_at=run.started_at)
     expected_last = (
-        f"{run.started_at:%b %-d, %Y %H:%M} UTC: Completed. "
+        f"{run.started_at:%-d %b %Y, %H:%M} UTC: Completed. "
         "2 sends due: 1 created, 0 updated, 1 without a match, 0 rejected."
     )
-    expected_next = f"{run.started_at + timedelta(hours=2):%b %-d, %Y %H:%M} UTC"
+    expected_next = f"{run.started_at + timedelta(hours=2):%-d %b %Y, %H:%M} UTC"
     for name, url in pages(sync_conn.portal).items():
         html = client_admin_a.get(url).content.decode()
         assert text_of(html, "last-sync") == expected_last, name
@@ -112,7 +112,7 @@ def test_paused_sync_reads_paused_by_support_since_on_every_page_and_the_api(
     schedule()
     support.sync_pause(connection=sync_conn, by=UserFactory(email="helper@thankview.example", is_staff=True))
     sync_conn.refresh_from_db()
-    since = f"{sync_conn.sync_paused_at:%b %-d, %Y %H:%M} UTC"
+    since = f"{sync_conn.sync_paused_at:%-d %b %Y, %H:%M} UTC"
     for name, url in pages(sync_conn.portal).items():
         html = client_admin_a.get(url).content.decode()
         assert text_of(html, "sync-state") == (

@@ -33,7 +33,7 @@ def text_of(html, testid):
 
 
 def minute(dt):
-    return f"{dt:%b %-d, %Y %H:%M} UTC"
+    return f"{dt:%-d %b %Y, %H:%M} UTC"
 
 
 def wait_for(predicate, procs, what):

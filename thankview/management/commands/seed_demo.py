@@ -6,11 +6,13 @@ from django.apps import apps
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from thankview.services import portal_create_or_update
+from thankview.services import portal_create_or_update, support_user_ensure
 
 DEMO_SLUG = "demo"
 DEMO_EMAIL = "admin@demo.thankview.local"
 DEMO_PASSWORD = os.environ.get("DEMO_ADMIN_PASSWORD", "thankview-demo")
+# ThankView support works in Django admin (/admin/): it enables, pauses and re-syncs the sync.
+SUPPORT_EMAIL = "support@demo.thankview.local"
 
 
 class Command(BaseCommand):
@@ -20,9 +22,9 @@ class Command(BaseCommand):
         portal, user, created = portal_create_or_update(
             slug=DEMO_SLUG, name="Demo University", admin_email=DEMO_EMAIL, admin_password=DEMO_PASSWORD
         )
-        # Support staff use Django admin; the demo admin is both so that every page is reachable.
-        user.is_staff = user.is_superuser = True
-        user.save(update_fields=["is_staff", "is_superuser"])
+        # The demo admin is a customer's admin, as in production: Django admin is for the
+        # separate support login, so "contact ThankView support" is something to try.
+        support_user_ensure(email=SUPPORT_EMAIL, password=DEMO_PASSWORD)
         # Each installed app that has demo data provides `<app>.demo.seed(portal=..., user=...)`;
         # they run in INSTALLED_APPS order, so an app's seed finds the data of the apps below it.
         for config in apps.get_app_configs():
@@ -36,3 +38,4 @@ class Command(BaseCommand):
         self.stdout.write(f"  Open   {settings.SITE_URL}/ and sign in")
         self.stdout.write(f"  Email  {DEMO_EMAIL}")
         self.stdout.write(f"  Pass   {DEMO_PASSWORD}")
+        self.stdout.write(f"  Support (Django admin, {settings.SITE_URL}/admin/): {SUPPORT_EMAIL}, same password")
