@@ -183,6 +183,9 @@ VIDEO_REPLY_MAX_BYTES = env.int("VIDEO_REPLY_MAX_BYTES", default=50 * 1024 * 102
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="ThankView <no-reply@thankview.local>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# ADMINS: comma-separated emails of ThankView's operators. They get the mails only operators can
+# act on (e.g. Salesforce refusing our connected app's consumer key or secret).
+ADMINS = [(email.split("@")[0], email) for email in env.list("ADMINS", default=[]) if email]
 
 # FIELD_ENCRYPTION_KEYS: comma-separated Fernet keys; the first encrypts, all decrypt, so
 # keys rotate by putting a new key first. Development derives one from SECRET_KEY.

@@ -33,6 +33,7 @@ class SalesforceConnection(models.Model):
         PERMISSIONS = "permissions", "Insufficient permissions / API access disabled"
         MAPPING = "mapping", "Mapping error"
         CONNECTION = "connection", "Unable to connect to Salesforce"
+        SERVICE = "service", "ThankView's connected-app credentials refused"
 
     portal = models.OneToOneField(Portal, on_delete=models.CASCADE, related_name="salesforce_connection")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.DISCONNECTED)

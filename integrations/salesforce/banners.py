@@ -13,8 +13,10 @@ overwrite each other's fields. The texts of each banner live beside the exceptio
 
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import mail_admins, send_mail
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -25,6 +27,8 @@ from thankview.models import Membership
 from ..models import SalesforceConnection
 from . import errors
 from .errors import SalesforceError, SessionExpired
+
+log = logging.getLogger(__name__)
 
 # The columns the banners need; a page view loads nothing else of the connection.
 BANNER_FIELDS = (
@@ -65,9 +69,38 @@ def connection_record_error(*, connection: SalesforceConnection, error: Salesfor
     if not started:
         qs.update(**({"error_kind": kind} if not kind else {}), **fields)
     connection.refresh_from_db()
-    if started:
+    if kind == errors.SERVICE:
+        # ThankView's own problem: operators are told, the portal's admins are not asked to act.
+        log.error("Salesforce refused ThankView's connected-app credentials for portal %s: %s %s",
+                  connection.portal_id, error.code, error.message)
+        if started:
+            transaction.on_commit(lambda: operators_email(connection=connection, error=error))
+    elif started:
         transaction.on_commit(lambda: admins_email(connection=connection, kind=kind, error=error))
     return bool(started)
+
+
+def operators_alert(*, portal, error: SalesforceError) -> None:
+    """A refused consumer key or secret during Connect: log it and tell the operators."""
+    log.error("Salesforce refused ThankView's connected-app credentials for portal %s: %s %s",
+              portal.pk, error.code, error.message)
+    transaction.on_commit(lambda: _operators_mail(portal=portal, error=error))
+
+
+def operators_email(*, connection: SalesforceConnection, error: SalesforceError) -> None:
+    _operators_mail(portal=connection.portal, error=error)
+
+
+def _operators_mail(*, portal, error: SalesforceError) -> None:
+    """Tell ThankView's operators (``ADMINS``) that Salesforce refuses our consumer key or secret."""
+    mail_admins(
+        f"Salesforce refuses ThankView's connected-app credentials ({error.code})",
+        f"The token endpoint answered {error.code} \"{error.message}\" for portal {portal.slug}."
+        "\n\nCheck SALESFORCE_CLIENT_ID and SALESFORCE_CLIENT_SECRET against "
+        "the connected app. Customers see a neutral notice and keep their connection; the next run after the "
+        "fix syncs without a Reconnect.",
+        fail_silently=True,
+    )
 
 
 def connection_record_success(*, connection: SalesforceConnection) -> None:
@@ -171,3 +204,8 @@ def _invalid_id_banner(portal) -> dict | None:
         "count": invalid,
         "contacts_url": reverse("contacts:list", args=[portal.slug]) + "?filter=invalid",
     }
+
+
+def connection_banners(conn: SalesforceConnection) -> list[dict]:
+    """Every banner the portal's admins see now, as above (for support's overview in admin)."""
+    return [b for b in (_stored_banner(conn), _invalid_id_banner(conn.portal)) if b]

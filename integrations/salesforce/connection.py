@@ -17,7 +17,7 @@ from django.dispatch import Signal
 from django.utils import timezone
 
 from ..models import SalesforceConnection
-from . import errors, oauth
+from . import banners, errors, oauth
 from .banners import CLEARED, connection_record_error, connection_record_success
 from .client import SalesforceClient
 from .crypto import rotate
@@ -100,7 +100,11 @@ def connection_connect(*, portal, user, code: str, code_verifier: str, login_url
     Nothing is stored unless every step succeeds; a token obtained before a later step
     fails is revoked (best effort). Raises ``SalesforceError`` subclasses.
     """
-    token = oauth.code_exchange(login_url, code, code_verifier)
+    try:
+        token = oauth.code_exchange(login_url, code, code_verifier)
+    except errors.AppCredentialsRefused as e:
+        banners.operators_alert(portal=portal, error=e)
+        raise
     org_id, user_id = oauth.ids_from_identity_url(token["id"])
     probe = SalesforceConnection(
         portal=portal, login_url=login_url, instance_url=token["instance_url"], org_id=org_id, user_id=user_id
@@ -110,8 +114,27 @@ def connection_connect(*, portal, user, code: str, code_verifier: str, login_url
     identity = _identity_confirm(probe=probe, token=token, login_url=login_url, org_id=org_id)
     # Salesforce has answered; only now open a transaction (no network calls inside it).
     with transaction.atomic():
-        return _connection_store(portal=portal, user=user, token=token, identity=identity, probe=probe,
-                                 login_url=login_url, environment=environment, org_id=org_id, user_id=user_id)
+        conn, previous = _connection_store(portal=portal, user=user, token=token, identity=identity, probe=probe,
+                                           login_url=login_url, environment=environment, org_id=org_id, user_id=user_id)
+    _previous_token_revoke(conn, previous)
+    return conn
+
+
+def _previous_token_revoke(conn: SalesforceConnection, previous: tuple[str, str] | None) -> None:
+    """Revoke the refresh token a Reconnect replaced, now that the new one is stored.
+
+    Salesforce keeps five approvals per user per connected app and silently revokes the oldest
+    on a sixth (Salesforce Help, "Manage OAuth Access for Your Connected Apps"); an old token
+    left alive holds one of the five. Best effort: a refusal (already revoked) or an outage
+    only leaves the old approval to expire, and never undoes the new connection.
+    """
+    if previous is None:
+        return
+    login_url, token = previous
+    try:
+        oauth.token_revoke(login_url, token)
+    except SalesforceError as e:
+        log.warning("Could not revoke the replaced Salesforce token of portal %s: %s", conn.portal_id, e)
 
 
 def _identity_confirm(*, probe, token, login_url, org_id) -> dict:
@@ -141,6 +164,9 @@ def _connection_store(*, portal, user, token, identity, probe, login_url, enviro
     conn = SalesforceConnection.objects.select_for_update().get(portal=portal)
     now = timezone.now()
     old_org = conn.org_id
+    previous = (conn.login_url, conn.refresh_token) if conn.refresh_token_enc else None
+    if previous and previous[1] == probe.refresh_token:
+        previous = None
     org_changed = bool(old_org and old_org[:15] != org_id[:15])
     if org_changed:
         conn.previous_org_id = old_org
@@ -168,7 +194,7 @@ def _connection_store(*, portal, user, token, identity, probe, login_url, enviro
                 sender=SalesforceConnection, connection=conn, previous_org_id=old_org, org_id=conn.org_id
             )
         )
-    return conn
+    return conn, previous
 
 
 def connection_disconnect(*, connection: SalesforceConnection) -> tuple[bool, str]:

@@ -31,7 +31,10 @@ PERMISSIONS = "permissions"
 MAPPING = "mapping"
 CONNECTION = "connection"
 INVALID_ID = "invalid_id"
-STORED_KINDS = (SESSION_EXPIRED, PERMISSIONS, MAPPING, CONNECTION)
+# Not one of the guide's five: Salesforce refused ThankView's own connected-app credentials.
+# The customer can do nothing about it, so its notice is neutral and names no fix.
+SERVICE = "service"
+STORED_KINDS = (SESSION_EXPIRED, PERMISSIONS, MAPPING, CONNECTION, SERVICE)
 
 # The guide's five banners: title, problem, "How to fix" steps; "short" is the one line that
 # pages other than Integrations & APIs and Sync health show instead of the card. Rendered by
@@ -115,6 +118,16 @@ BANNERS = {
             "If the issue lasts more than 24 hours, try disconnecting and reconnecting the integration.",
             "If the problem persists, reach out to us at support@thankview.com.",
         ],
+        "tip": "",
+    },
+    SERVICE: {
+        "title": "ThankView can't reach Salesforce right now; we're on it",
+        "short": "The problem is on ThankView's side; your connection stays as it is.",
+        "problem": (
+            "The problem is on ThankView's side, not in your Salesforce org. Our team has been told. "
+            "Your connection stays as it is, and the sync picks up where it left off once it is fixed."
+        ),
+        "steps": [],
         "tip": "",
     },
 }
@@ -202,6 +215,34 @@ class OAuthFailed(SalesforceError):
     """The authorization-code exchange or identity lookup failed during Connect."""
 
     user_message = "Salesforce did not complete the connection."
+
+
+class AppCredentialsRefused(SalesforceError):
+    """The token endpoint refused ThankView's consumer key or secret (``invalid_client_id``,
+    ``invalid_client``): our configuration, not the customer's. The connection is neither
+    expired nor to be reconnected; operators fix the secret and the next run works."""
+
+    kind = SERVICE
+    permanent = False
+    user_message = "ThankView can't reach Salesforce right now; we're on it."
+    run_outcome = Outcome.UNAVAILABLE
+
+
+# The token endpoint's errors (reference §1.6; Salesforce Help "OAuth 2.0 Authorization
+# Errors"): a wrong consumer key answers invalid_client_id "client identifier invalid", a wrong
+# secret invalid_client "invalid client credentials"; a revoked or expired refresh token, an
+# approval dropped by the five-per-user cap or an inactive user answer invalid_grant.
+APP_CREDENTIAL_ERRORS = {"invalid_client_id", "invalid_client"}
+GRANT_REFUSED_ERRORS = {"invalid_grant", "inactive_user"}
+
+
+def token_error(error: str, description: str, *, refreshing: bool) -> SalesforceError:
+    """Our exception for an error answer of the token endpoint (a refresh or a code exchange)."""
+    if error in APP_CREDENTIAL_ERRORS:
+        return AppCredentialsRefused(description, code=error, status=400)
+    if refreshing and error in GRANT_REFUSED_ERRORS:
+        return SessionExpired(description, code=error, status=400)
+    return OAuthFailed(description, code=error, status=400)
 
 
 # Salesforce errorCode → class (reference §3.2). Anything unlisted is a plain SalesforceError.

@@ -16,6 +16,7 @@ self-signed CA in development and tests).
 
 from __future__ import annotations
 
+import re
 import secrets
 from urllib.parse import urlsplit
 
@@ -25,7 +26,7 @@ from authlib.integrations.requests_client import OAuth2Session
 from django.conf import settings
 from django.urls import reverse
 
-from .errors import OAuthFailed, SessionExpired, Unavailable
+from .errors import OAuthFailed, SessionExpired, Unavailable, token_error
 from .transport import CABundleMixin
 
 SCOPES = "api refresh_token"
@@ -45,12 +46,25 @@ class InvalidLoginUrl(ValueError):
     pass
 
 
+# My Domain login hosts (Salesforce Help "My Domain URL Formats" and "Partitioned Domains";
+# Tooling API "OrgDomainLog", field DomainPartition): production NAME.my.salesforce.com, sandbox
+# NAME--SANDBOX.sandbox.my.salesforce.com, and NAME.PARTITION.my.salesforce.com for Developer
+# Edition (develop, e.g. acme-dev-ed.develop), demo, patch, scratch, free and Trailhead
+# playground (trailblaze) orgs. Government Cloud hosts (*.my.salesforce.mil and the like) are
+# not listed in the Salesforce docs we could find, so they are refused: tokens are only ever
+# sent to hosts the docs name.
+MYDOMAIN_PARTITIONS = ("sandbox", "develop", "demo", "patch", "scratch", "free", "trailblaze")
+_MYDOMAIN_HOST = re.compile(
+    r"(?P<name>[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)"
+    r"(?:\.(?P<partition>" + "|".join(MYDOMAIN_PARTITIONS) + r"))?\.my\.salesforce\.com"
+)
+
+
 def validate_mydomain(url: str) -> str:
     """Normalise a My Domain URL to ``https://host`` or raise ``InvalidLoginUrl``.
 
-    Accepted: ``https://<name>.my.salesforce.com`` and
-    ``https://<name>--<sandbox>.sandbox.my.salesforce.com`` (reference §1.1). With the local
-    simulator, its own URL is accepted too, so development can exercise this path.
+    Accepted: every My Domain login host form above. With the local simulator, its own URL is
+    accepted too, so development can exercise this path.
     """
     url = (url or "").strip()
     parts = urlsplit(url)
@@ -63,12 +77,11 @@ def validate_mydomain(url: str) -> str:
         sim = urlsplit(settings.SALESFORCE_LOGIN_URL)
         if host == (sim.hostname or "").lower() and parts.port == sim.port:
             return f"https://{parts.netloc}"
-    label = host.removesuffix(".sandbox.my.salesforce.com") if host.endswith(".sandbox.my.salesforce.com") \
-        else host.removesuffix(".my.salesforce.com") if host.endswith(".my.salesforce.com") else None
-    if not label or "." in label or parts.port not in (None, 443):
+    m = _MYDOMAIN_HOST.fullmatch(host)
+    if m is None or parts.port not in (None, 443) or (m["partition"] == "sandbox" and "--" not in m["name"]):
         raise InvalidLoginUrl(
-            "That is not a Salesforce My Domain URL. It ends in .my.salesforce.com "
-            "(or .sandbox.my.salesforce.com for a sandbox)."
+            "That is not a Salesforce My Domain URL. It ends in .my.salesforce.com, e.g. "
+            "https://acme.my.salesforce.com or https://acme--uat.sandbox.my.salesforce.com."
         )
     return f"https://{host}"
 
@@ -126,8 +139,7 @@ def code_exchange(login_url: str, code: str, code_verifier: str) -> dict:
             code_verifier=code_verifier,
         )
     except AuthlibBaseError as e:
-        error, description = _oauth_error(e)
-        raise OAuthFailed(description, code=error, status=400) from e
+        raise token_error(*_oauth_error(e), refreshing=False) from e
     except requests.RequestException as e:
         raise Unavailable(str(e), code=type(e).__name__) from e
     except ValueError as e:  # not JSON: not a Salesforce token endpoint
@@ -138,19 +150,15 @@ def code_exchange(login_url: str, code: str, code_verifier: str) -> dict:
 
 
 def token_refresh(login_url: str, refresh_token: str) -> dict:
-    """Run the refresh grant. ``invalid_grant`` (revoked/expired) → ``SessionExpired``."""
+    """Run the refresh grant. ``invalid_grant`` (revoked/expired) → ``SessionExpired``; a refused
+    consumer key or secret → ``AppCredentialsRefused`` (``errors.token_error``)."""
     if not refresh_token:
         raise SessionExpired("No refresh token is stored.", code="invalid_grant")
     s = _session()
     try:
         token = s.refresh_token(f"{login_url}/services/oauth2/token", refresh_token=refresh_token)
     except AuthlibBaseError as e:
-        error, description = _oauth_error(e)
-        # Salesforce answers invalid_grant "expired access/refresh token" when the refresh
-        # token is revoked or expired, "inactive user" for a frozen user (reference §1.6).
-        if error in ("invalid_grant", "invalid_client_id", "invalid_client", "inactive_user"):
-            raise SessionExpired(description, code=error, status=400) from e
-        raise OAuthFailed(description, code=error, status=400) from e
+        raise token_error(*_oauth_error(e), refreshing=True) from e
     except requests.RequestException as e:
         raise Unavailable(str(e), code=type(e).__name__) from e
     except ValueError as e:

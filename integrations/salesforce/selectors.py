@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from engagement.models import EngagementEvent
 
-from ..models import SalesforceConnection, SalesforceRecord, SyncRun
+from ..models import SalesforceConnection, SalesforceRecord, SupportEvent, SyncRun
 from . import charts, progress
 from .status import PAUSED, state_of, sync_status
 
@@ -32,10 +32,26 @@ REASONS = {
     REASON_REJECTED: "Salesforce rejected the record",
 }
 UNSYNCED_PAGE_SIZE = 50
+SUPPORT_HISTORY_SHOWN = 20
 
 
 def connection_for(portal) -> SalesforceConnection | None:
     return SalesforceConnection.objects.filter(portal=portal).first()
+
+
+def portals_sharing_user(connection: SalesforceConnection | None) -> int:
+    """How many other portals hold tokens of the same Salesforce user (user ids are unique
+    across orgs). Salesforce keeps five approvals per user per connected app, so together they
+    can push each other's approval out (Salesforce Help, "Manage OAuth Access for Your
+    Connected Apps")."""
+    if connection is None or not connection.user_id or not connection.has_tokens:
+        return 0
+    return (
+        SalesforceConnection.objects.filter(user_id=connection.user_id)
+        .exclude(pk=connection.pk)
+        .exclude(refresh_token_enc="")
+        .count()
+    )
 
 
 def recent_runs(*, portal, limit: int = 20):
@@ -44,6 +60,11 @@ def recent_runs(*, portal, limit: int = 20):
 
 def last_run(*, portal) -> SyncRun | None:
     return SyncRun.objects.filter(portal=portal).exclude(outcome=SyncRun.Outcome.RUNNING).order_by("-started_at", "-id").first()
+
+
+def support_history(*, portal, limit: int = SUPPORT_HISTORY_SHOWN) -> list[SupportEvent]:
+    """What ThankView support did to this portal's sync, newest first (Sync health)."""
+    return list(SupportEvent.objects.filter(portal=portal).order_by("-at", "-id")[:limit])
 
 
 def record_totals(*, portal, org_id: str) -> dict:
@@ -98,6 +119,7 @@ def health_context(*, portal, connection: SalesforceConnection | None, reason: s
         "reasons": REASONS,
         "reason": reason,
         "connected": connected,
+        "support_history": support_history(portal=portal),
     }
     if connected:
         ctx.update(_health_of_org(portal=portal, connection=connection, reason=reason, page_number=page_number))

@@ -41,6 +41,7 @@ STOPPING_KINDS = {
     errors.PERMISSIONS: "Runs stop until the Salesforce permissions are fixed (see Insufficient Permissions).",
     errors.MAPPING: "Runs stop until the field mappings are fixed (see Mapping Error).",
     errors.CONNECTION: "ThankView cannot reach Salesforce at the moment; it keeps trying.",
+    errors.SERVICE: "Runs wait until ThankView has fixed its side; nothing is lost.",
 }
 # Why there is no next run, when there is none.
 NO_NEXT_RUN = {

@@ -32,6 +32,7 @@ from urllib.parse import parse_qs, urlsplit
 import requests
 from django.conf import settings
 from django.db import connection as db_connection
+from django.db import transaction
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceError as _SSError
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
@@ -212,19 +213,18 @@ class BaseClient:
             return self._once(fn)
         except InvalidSession:
             pass
-        # Another worker may have refreshed this connection already: try its token first,
-        # and run the refresh grant (once) only if that does not work either.
-        if self._adopt_stored_token():
+        # ``refresh`` first adopts a token another worker stored meanwhile; only when ours is
+        # still the stored one does it run the grant. A token refused right after our own grant
+        # means the user or the app lost access.
+        for _ in range(2):
+            granted = self.refresh()
             try:
                 return self._once(fn)
-            except InvalidSession:
-                pass
-        self.refresh()
-        try:
-            return self._once(fn)
-        except InvalidSession as e:
-            # A fresh token refused again: the user or the app lost access.
-            raise SessionExpired(e.error.message, code=e.error.code, status=401) from e
+            except InvalidSession as e:
+                if granted:
+                    raise SessionExpired(e.error.message, code=e.error.code, status=401) from e
+                refused = e
+        raise SessionExpired(refused.error.message, code=refused.error.code, status=401) from refused
 
     def _call(self, fn: Callable[[Salesforce], Any], *, idempotent: bool = True) -> Any:
         """Run ``fn(sf)`` with refresh-once, bounded retries with backoff+jitter, accounting."""
@@ -250,24 +250,48 @@ class BaseClient:
 
     # --- the token ------------------------------------------------------------------------
 
-    def _adopt_stored_token(self) -> bool:
-        """Use the access token in the database if it differs from ours (refreshed elsewhere)."""
-        conn = self.connection
-        if not conn.pk:
-            return False
-        stored = type(conn).objects.filter(pk=conn.pk).values_list("access_token_enc", flat=True).first()
-        if not stored or stored == conn.access_token_enc:
-            return False
-        conn.access_token_enc = stored
-        self._set_session(conn.access_token)
-        return True
+    def refresh(self) -> bool:
+        """Renew the access token, one refresh at a time per connection; True if this client
+        ran the refresh grant, False if it adopted a token another worker had just stored.
 
-    def refresh(self) -> None:
-        """Run the refresh grant and store the new access token, encrypted (one ``update()``).
+        Under refresh-token rotation each grant returns a new refresh token and kills the one
+        sent (Salesforce Help, "OAuth 2.0 Refresh Token Flow for Renewed Sessions"), so two
+        workers refreshing with the same token would leave one of them with ``invalid_grant``
+        and the connection wrongly expired. Hence: lock the connection's row
+        (``select_for_update``, held for the one token call), re-read the stored tokens, adopt
+        them if they changed, else run the grant with the stored refresh token and store what
+        it returns before the lock is released.
 
         ``invalid_grant`` (revoked or expired refresh token, inactive user) raises
         ``SessionExpired``: only Reconnect helps, so there is no retry.
         """
+        conn = self.connection
+        if not conn.pk:  # the probe of a Connect: nothing is stored yet
+            self._grant_and_store(None)
+            return True
+        with transaction.atomic():
+            row = (type(conn).objects.select_for_update().filter(pk=conn.pk)
+                   .values("access_token_enc", "refresh_token_enc", "instance_url").first())
+            if row is not None and row["access_token_enc"] and row["access_token_enc"] != conn.access_token_enc:
+                self._adopt(row)
+                return False
+            if row is not None:
+                conn.refresh_token_enc = row["refresh_token_enc"]
+            # No row: disconnected meanwhile (or not visible to this thread's transaction);
+            # refresh with the token in hand and store nothing.
+            self._grant_and_store(conn.pk if row is not None else None)
+        return True
+
+    def _adopt(self, row: dict) -> None:
+        conn = self.connection
+        conn.access_token_enc, conn.refresh_token_enc = row["access_token_enc"], row["refresh_token_enc"]
+        if row["instance_url"] and row["instance_url"] != conn.instance_url:
+            conn.instance_url, self._sf = row["instance_url"], None
+        self._set_session(conn.access_token)
+
+    def _grant_and_store(self, pk) -> None:
+        """The refresh grant with the connection's refresh token; the new tokens in memory and,
+        with ``pk``, in the database (one ``update()``)."""
         conn = self.connection
         started = time.monotonic()
         try:
@@ -285,8 +309,8 @@ class BaseClient:
             conn.instance_url = token["instance_url"].rstrip("/")
             updates["instance_url"] = conn.instance_url
             self._sf = None
-        if conn.pk:
-            type(conn).objects.filter(pk=conn.pk).update(**updates)
+        if pk:
+            type(conn).objects.filter(pk=pk).update(**updates)
         self._set_session(conn.access_token)
 
     def _log_refresh(self, started: float, result: str) -> None:

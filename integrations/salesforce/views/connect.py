@@ -12,7 +12,15 @@ from thankview.tenancy import portal_view
 
 from .. import connection as connection_services
 from .. import oauth, selectors
-from ..errors import BANNERS, CONNECTION, OAuthFailed, SalesforceError, Unavailable
+from ..errors import (
+    BANNERS,
+    CONNECTION,
+    SERVICE,
+    AppCredentialsRefused,
+    OAuthFailed,
+    SalesforceError,
+    Unavailable,
+)
 from ..forms import ConnectForm
 from ..mapping import mappings_shown
 from ..schema import GUIDE_FIELDS, OBJECT, PORTAL_FIELDS, SEND_ID_FIELD
@@ -39,6 +47,7 @@ def salesforce_settings(request):
             "connection": connection,
             "connected": connected,
             "sync": sync_status(portal=portal, connection=connection),
+            "portals_sharing_user": selectors.portals_sharing_user(connection) if connected else 0,
             "checklist": checklist,
             "mappings": mappings_shown(portal, connection),
             "required_unmapped": required_unmapped,
@@ -164,6 +173,8 @@ def _callback_refusal(request, *, is_admin) -> tuple[int, str] | None:
 
 
 def _connect_failure_text(e: SalesforceError) -> str:
+    if isinstance(e, AppCredentialsRefused):
+        return f"{e.user_message} Nothing was changed; try again later."
     if isinstance(e, Unavailable):
         return f"ThankView could not reach Salesforce to finish connecting ({e.code}). Try again in a few minutes."
     if isinstance(e, OAuthFailed):
@@ -222,6 +233,8 @@ def _check_failure_text(connection) -> str:
     banner = BANNERS.get(connection.error_kind)
     if connection.error_kind == CONNECTION:
         return "Checked: ThankView could not reach Salesforce. Try again in 15–30 minutes; the card below says what else to do."
+    if connection.error_kind == SERVICE:
+        return f"Checked: {banner['title']}. {banner['short']}"
     if banner is not None:
         return f"Checked: {banner['title']}. {banner['short']} The card below says how to fix it."
     return f"Checked: Salesforce refused the request ({connection.error_code}: {connection.error_message})."
