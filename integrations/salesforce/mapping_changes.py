@@ -36,8 +36,15 @@ class FieldOption:
 def mapping_field_options(*, connection, mapping: FieldMapping | None) -> tuple[list[FieldOption], dict]:
     """The fields a mapping can target, from a fresh describe (returned too, for the save):
     writable, not a lookup or formula, not filled by the sync, not mapped already. The
-    mapping's own field stays listed, also when Salesforce no longer has it."""
-    describe = _fresh_describe(connection)
+    mapping's own field stays listed, also when Salesforce no longer has it. When Salesforce
+    does not answer, the fields as last checked are listed (and None returned: the save
+    describes again)."""
+    try:
+        describe = fresh = _fresh_describe(connection)
+    except MappingRefused:
+        describe, fresh = describe_from_cache(connection.schema_cache), None
+        if describe is None:
+            raise
     taken = {m.target_field.lower() for m in FieldMapping.objects.filter(portal=connection.portal, enabled=True)}
     own = mapping.target_field.lower() if mapping else ""
     options = sorted(
@@ -47,7 +54,7 @@ def mapping_field_options(*, connection, mapping: FieldMapping | None) -> tuple[
     )
     if mapping and own not in {o.name.lower() for o in options}:
         options.insert(0, FieldOption(mapping.target_field, mapping.target_field, "not in Salesforce any more"))
-    return options, describe
+    return options, fresh
 
 
 def _mappable(f: dict, connection) -> bool:
