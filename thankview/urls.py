@@ -8,7 +8,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
-from . import views
+from . import admin_login, views
 
 portal_patterns = [
     path("", views.portal_home, name="portal_home"),
@@ -20,6 +20,8 @@ portal_patterns = [
 urlpatterns = [
     # Browsers ask for /favicon.ico whatever the page links; answer with the SVG icon.
     path("favicon.ico", views.favicon),
+    # Before admin.site.urls: the admin's login is allauth's, with its rate limits and lockout.
+    path("admin/login/", admin_login.admin_login, name="admin_login"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("", include("engagement.public_urls")),

@@ -23,6 +23,7 @@ from engagement.models import EngagementEvent
 from ..models import SalesforceConnection, SalesforceRecord, SupportEvent, SyncRun
 from . import charts, progress
 from .schedule import next_run_at
+from .values import BLANK_REQUIRED_CODE
 
 REASON_NO_MATCH = "no_match"
 REASON_INVALID_DONOR_ID = "invalid_donor_id"
@@ -245,6 +246,8 @@ def _record_label(rec: SalesforceRecord, newer: bool) -> str:
         return "Up to date in Salesforce."
     if rec.status == S.UNMATCHED:
         return REASONS[reason_of(rec)] + "."
+    if rec.status == S.FAILED and rec.error_code == BLANK_REQUIRED_CODE:
+        return rec.error_message  # held back by ThankView (values.py): it names the field
     if rec.status == S.FAILED:
         return f"Salesforce rejected the record: {rec.error_code} {rec.error_message}".strip()
     return "Waiting for the next sync run."
@@ -258,6 +261,7 @@ def _record_detail(conn: SalesforceConnection, rec: SalesforceRecord, newer: boo
         "contact_id": rec.contact_id or None,
         "lead_id": rec.lead_id or None,
         "match_note": rec.match_note or None,
+        "value_note": rec.value_note or None,
         "donor_id_invalid": rec.donor_id_invalid,
         "last_synced_cutoff": rec.last_synced_cutoff.isoformat() if rec.last_synced_cutoff else None,
         "synced_at": rec.synced_at.isoformat() if rec.synced_at else None,
