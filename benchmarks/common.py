@@ -124,7 +124,9 @@ def sfsim_benchmark(*, url, latency_ms, keep=False, env=None):
     from sfsim.control import SimControl
     from sfsim.server import start
 
-    handle = start(port=0, latency_ms=latency_ms)
+    # The integration user lacks View Setup (sfsim.lockdown): /limits is refused, as in a
+    # least-privilege customer org; the sync's budget comes from Sforce-Limit-Info alone.
+    handle = start(port=0, latency_ms=latency_ms, view_setup=False)
     try:
         os.environ.update(SALESFORCE_CA_BUNDLE=handle.ca_path, SALESFORCE_SIMULATOR_URL=handle.url, **(env or {}))
         setup_django(url)

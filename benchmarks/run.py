@@ -186,13 +186,14 @@ def _write_readme(results: dict, latency: int, total_wall: float, argv: list[str
         "## All benchmarks: `make bench` (generated — do not edit by hand)",
         "",
         (f"Command: `{command}` — {when}, {cpu} CPUs, Python {platform.python_version()}, PostgreSQL and Redis on "
-        f"localhost, sfsim with **{latency} ms per REST call**; whole run {total_wall / 60:.1f} min. Every figure is "
+        f"localhost, sfsim with **{latency} ms per REST call** and a user without View Setup (`/limits` refused; runs "
+        "never call it); whole run {total_wall / 60:.1f} min. Every figure is "
         "measured in this run; the naive baselines are measured on a sample in the same run and extrapolated "
         "linearly (one REST call per record, serial), as marked."),
         "",
         ("Lower bounds: sObject Collections (`sync_collections`) = ⌈N/200⌉ writes + the matching calls the run "
-        "needed (GET queries and `/composite` calls, counted at the simulator); many portals = the same plus describe + /limits per portal; Bulk API 2.0 "
-        "= describe + /limits + 5 per job (create, upload, "
+        "needed (GET queries and `/composite` calls, counted at the simulator); many portals = the same plus one describe per portal; Bulk API 2.0 "
+        "= describe + 5 per job (create, upload, "
         "UploadComplete, one poll, successful results), + the matching calls for a first backfill. Peak RSS is the syncing process's own high-water mark (VmHWM): "
         "the child process that runs the sync, or each Celery worker."),
         "",

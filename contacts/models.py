@@ -109,6 +109,12 @@ def _import_upload_to(instance, filename):
     return f"contact-imports/{instance.portal_id}/{uuid.uuid4().hex}.csv"
 
 
+def import_summary(*, created, updated, unchanged, rejected, rows):
+    """One line a person can check: every data row is imported, updated, unchanged or rejected."""
+    kept = f", unchanged {unchanged}" if unchanged else ""
+    return f"imported {created}, updated {updated}{kept}, rejected {rejected} of {rows} rows"
+
+
 class ContactImport(models.Model):
     """One CSV upload and its import, run by a Celery task so the request never waits.
 
@@ -178,7 +184,10 @@ class ContactImport(models.Model):
         return self.status in self.FINISHED
 
     def summary(self):
-        return f"imported {self.created}, updated {self.updated}, rejected {self.rejected}"
+        return import_summary(
+            created=self.created, updated=self.updated, unchanged=self.unchanged, rejected=self.rejected,
+            rows=self.total_rows or 0,
+        )
 
     def progress_label(self):
         """What the page says about this import, in words that never overclaim."""

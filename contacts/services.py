@@ -25,8 +25,17 @@ from django.db import (
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
+from thankview.text import one_line
+
 from . import csv_io
-from .models import Contact, ContactImport, donor_id_fields, normalize_email, search_text_for
+from .models import (
+    Contact,
+    ContactImport,
+    donor_id_fields,
+    import_summary,
+    normalize_email,
+    search_text_for,
+)
 from .selectors import contacts_by_email
 
 logger = logging.getLogger(__name__)
@@ -59,6 +68,7 @@ class ImportResult:
     warnings: list[RowProblem] = field(default_factory=list)  # imported, but flagged
     emails: list[str] = field(default_factory=list)  # normalised emails of the accepted rows
     ignored_columns: list[str] = field(default_factory=list)
+    rows: int = 0  # data rows given; created + updated + unchanged + rejected == rows
 
     @property
     def rejected(self):
@@ -69,7 +79,9 @@ class ImportResult:
         return self.created
 
     def summary(self):
-        return f"imported {self.created}, updated {self.updated}, rejected {self.rejected}"
+        return import_summary(
+            created=self.created, updated=self.updated, unchanged=self.unchanged, rejected=self.rejected, rows=self.rows
+        )
 
 
 def _clean(value):
@@ -88,7 +100,9 @@ def _batched(iterable, size):
 
 def _validate_row(row, line, seen):
     """The cleaned row, or a RowProblem saying why it is rejected."""
-    if any("\x00" in str(value) for value in row.values() if value):
+    if row.get("problem"):  # the CSV reader could not read this row
+        return RowProblem(line, (row.get("email") or "").replace("\x00", ""), row["problem"])
+    if any("\x00" in str(row.get(name) or "") for name in ("email", "donor_id")):
         # PostgreSQL text cannot hold NUL; refuse the row rather than fail the whole import.
         return RowProblem(line, (_clean(row.get("email")) or "").replace("\x00", ""), "The row contains a NUL character, which cannot be stored.")
     email = _clean(row.get("email")) or ""
@@ -109,7 +123,7 @@ def _validate_row(row, line, seen):
         ("last_name", "Last name", 150),
         ("donor_id", "Donor ID", 64),
     ):
-        value = _clean(row.get(name))
+        value = _clean(one_line(row.get(name)) if name != "donor_id" else row.get(name))
         if value is not None and len(value) > limit:
             return RowProblem(line, email, f"{label} is longer than {limit} characters.")
         cleaned[name] = value
@@ -145,6 +159,7 @@ def _rows_check(rows, result, *, progress=None):
     """
     accepted = {}
     seen = {}  # normalised email -> line it was first accepted on
+    position = 0
     for position, row in enumerate(rows, start=1):
         line = row.get("line") or position
         cleaned = _validate_row(row, line, seen)
@@ -156,6 +171,7 @@ def _rows_check(rows, result, *, progress=None):
         if progress is not None and position % PROGRESS_EVERY == 0:
             progress(position)
     result.emails = list(accepted)
+    result.rows = position
     return accepted
 
 
@@ -237,7 +253,7 @@ def contact_update(*, contact, **fields):
         contact.email, contact.email_normalized = email, norm
     for name in ("first_name", "last_name"):
         if name in fields:
-            setattr(contact, name, (fields[name] or "").strip())
+            setattr(contact, name, one_line(fields[name] or ""))
     if "donor_id" in fields:
         for name, value in donor_id_fields(fields["donor_id"]).items():
             setattr(contact, name, value)

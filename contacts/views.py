@@ -212,4 +212,5 @@ def contact_export(request):
     contacts = _list_queryset(request.portal, q, current).iterator(chunk_size=2000)
     response = StreamingHttpResponse(iter_export_lines(contacts), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{request.portal.slug}-contacts.csv"'
+    add_never_cache_headers(response)  # personal data: never kept by a browser or proxy cache
     return response

@@ -6,30 +6,47 @@ every read and write, so a key of one portal never reaches another portal's data
 campaign or send of another portal is a 404, exactly like one that does not exist).
 """
 
-from datetime import datetime
-from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, ValidationError
 from django.http import Http404
-from ninja import Field, NinjaAPI, Path, Schema, Status
+from ninja import NinjaAPI, Path, Status
 from ninja.errors import HttpError
 from ninja.parser import Parser
 from ninja.security import HttpBearer
-from pydantic import field_validator
 
 from contacts.models import normalize_email
 
-from . import extensions, jobs, jsonbody, services
-from .models import Campaign, EventType, Send
+from . import extensions, jobs, jsonbody, ratelimit, services
+from .api_schemas import (
+    BODY_ERRORS,
+    COMMON_ERRORS,
+    EVENT_BATCH_SCHEMA,
+    MAX_ID,
+    CampaignIn,
+    CampaignOut,
+    ErrorOut,
+    EventBatchOut,
+    SendOut,
+    SendsIn,
+    SendsOut,
+)
+from .models import Campaign, Send
 from .selectors import send_states
 
-MAX_ID = 2**63 - 1
+
+class RateLimited(Exception):
+    """The key spent its request budget for the current window (429 with Retry-After)."""
 
 
 class ApiKeyAuth(HttpBearer):
     def authenticate(self, request, token):
         key = services.apikey_authenticate(token)
         if key is not None:
+            # Per key, counted after authentication so that a wrong key cannot spend a
+            # customer's budget; API_RATE_LIMIT requests per API_RATE_WINDOW seconds.
+            if not ratelimit.allow("api", key.pk, limit=settings.API_RATE_LIMIT, window=settings.API_RATE_WINDOW):
+                raise RateLimited
             request.portal = key.portal
         return key
 
@@ -60,6 +77,18 @@ def _too_big(request, exc):
     return api.create_response(request, {"detail": "The request body is too large."}, status=413)
 
 
+@api.exception_handler(RateLimited)
+def _rate_limited(request, exc):
+    window = settings.API_RATE_WINDOW
+    response = api.create_response(
+        request,
+        {"detail": f"Too many requests: this key may make {settings.API_RATE_LIMIT} requests every {window} seconds."},
+        status=429,
+    )
+    response["Retry-After"] = str(ratelimit.retry_after(window))
+    return response
+
+
 @api.exception_handler(HttpError)
 def _http_error(request, exc):
     # django-ninja wraps any parser failure as "Cannot parse request body"; say what was wrong.
@@ -75,164 +104,19 @@ def _django_validation(request, exc):
     return api.create_response(request, {"detail": detail}, status=422)
 
 
-# --- Schemas -----------------------------------------------------------------------------
-
-
-def _aware(value):
-    if value is not None and (value.tzinfo is None or value.utcoffset() is None):
-        raise ValueError("must include a timezone, e.g. 2025-03-01T12:00:00Z")
-    if value is not None and value < services.EARLIEST:
-        raise ValueError("must be in the year 2000 or later")
-    return value
-
-
-class CampaignIn(Schema):
-    name: str = Field(..., min_length=1, max_length=200)
-    video_url: str = Field(..., min_length=1, max_length=500)
-    cta_label: str = Field("", max_length=80)
-    cta_url: str = Field("", max_length=500)
-
-
-class CampaignOut(Schema):
-    id: int
-    name: str
-    video_url: str
-    cta_label: str
-    cta_url: str
-    created_at: datetime
-
-
-class RecipientIn(Schema):
-    email: str = Field(..., min_length=1, max_length=254)
-    donor_id: str | None = Field(None, max_length=64)
-    first_name: str | None = Field(None, max_length=150)
-    last_name: str | None = Field(None, max_length=150)
-
-    @field_validator("email", "donor_id", "first_name", "last_name")
-    @classmethod
-    def _no_nul(cls, value):
-        if services.unstorable(value):
-            raise ValueError("contains characters that cannot be stored (e.g. NUL)")
-        return value
-
-
-class SendsIn(Schema):
-    recipients: list[RecipientIn] = Field(..., min_length=1, max_length=services.MAX_BATCH)
-    sent_at: datetime | None = None
-
-    @field_validator("sent_at")
-    @classmethod
-    def _sent_at_aware(cls, value):
-        return _aware(value)
-
-
-class SendCreated(Schema):
-    id: int
-    email: str
-    contact_id: int
-    landing_url: str
-
-
-class RecipientSkipped(Schema):
-    index: int | None
-    email: str
-    reason: str
-
-
-class SendsOut(Schema):
-    created: int
-    sends: list[SendCreated]
-    skipped: list[RecipientSkipped]
-
-
-# The events body is parsed by hand (see post_events); this is its documented shape.
-EVENT_BATCH_SCHEMA = {
-    "type": "object",
-    "required": ["events"],
-    "properties": {
-        "events": {
-            "type": "array",
-            "maxItems": services.MAX_BATCH,
-            "items": {
-                "type": "object",
-                "required": ["send_id", "type"],
-                "properties": {
-                    "send_id": {"type": "integer", "minimum": 1},
-                    "type": {"type": "string", "enum": list(EventType.values)},
-                    "occurred_at": {"type": "string", "format": "date-time"},
-                    "text": {"type": "string", "description": "The reply, for text_reply."},
-                    "url": {"type": "string", "format": "uri", "description": "The video link, for video_reply."},
-                },
-            },
-        }
-    },
-}
-
-
-class EventError(Schema):
-    index: int | None
-    reason: str
-
-
-class EventBatchOut(Schema):
-    stored: int
-    errors: list[EventError]
-
-
-class SendStateOut(Schema):
-    opened: bool
-    clicked: bool
-    started_watching: bool
-    finished_watching: bool
-    cta_clicked: bool
-    downloaded: bool
-    shared: bool
-    bounced: bool
-    unsubscribed: bool
-    views: int
-    text_reply: str | None
-    text_reply_255: str | None
-    video_reply: str | None
-    last_activity_at: datetime | None
-
-
-class DeliveryOut(Schema):
-    status: str = Field(..., description="emailed, failed (will not be retried) or pending")
-    emailed_at: datetime | None
-    failed_at: datetime | None
-    error: str = Field("", description="Why the email could not be delivered, when it failed.")
-
-
-class SendOut(Schema):
-    id: int
-    campaign_id: int
-    campaign_name: str
-    contact_id: int
-    email: str
-    donor_id: str
-    sent_at: datetime
-    landing_url: str
-    delivery: DeliveryOut
-    state: SendStateOut
-    salesforce: Any = Field(None, description="The send's Salesforce sync status: status, label, record_id, match, last_synced_cutoff, error.")
-
-
-class ErrorOut(Schema):
-    detail: Any
-
-
 # --- Endpoints ---------------------------------------------------------------------------
 
 
-@api.post("/campaigns", response={201: CampaignOut, 422: ErrorOut}, summary="Create a campaign")
+@api.post("/campaigns", response={201: CampaignOut, **BODY_ERRORS, **COMMON_ERRORS}, summary="Create a campaign")
 def create_campaign(request, payload: CampaignIn):
-    campaign = services.campaign_create(portal=request.portal, **payload.dict())
+    fields = {name: value or "" for name, value in payload.dict().items()}
+    campaign = services.campaign_create(portal=request.portal, **fields)
     return Status(201, campaign)
 
 
 @api.post(
     "/campaigns/{campaign_id}/sends",
-    response={201: SendsOut, 404: ErrorOut, 422: ErrorOut},
+    response={201: SendsOut, 404: ErrorOut, **BODY_ERRORS, **COMMON_ERRORS},
     summary="Send a campaign to recipients (contacts upserted by email)",
 )
 def create_sends(request, payload: SendsIn, campaign_id: int = Path(..., ge=1, le=MAX_ID)):
@@ -264,7 +148,7 @@ def create_sends(request, payload: SendsIn, campaign_id: int = Path(..., ge=1, l
 
 @api.post(
     "/events",
-    response={200: EventBatchOut, 400: ErrorOut, 413: ErrorOut, 422: EventBatchOut},
+    response={200: EventBatchOut, 400: ErrorOut, 413: ErrorOut, 422: EventBatchOut, **COMMON_ERRORS},
     summary="Post a batch of engagement events (good items kept, bad ones reported by index)",
     openapi_extra={
         "requestBody": {
@@ -284,13 +168,16 @@ def post_events(request):
     if not isinstance(items, list):
         raise HttpError(400, "The body must be {\"events\": [...]} (or a JSON array of events).")
     if len(items) > services.MAX_BATCH:
-        raise HttpError(413, f"A batch holds at most {services.MAX_BATCH} events; got {len(items)}.")
+        # 422, not 413: the body's size is fine, the batch breaks the schema's maxItems.
+        reason = f"A batch holds at most {services.MAX_BATCH} events; got {len(items)}."
+        return Status(422, {"stored": 0, "errors": [{"index": None, "reason": reason}]})
     result = services.events_ingest(portal=request.portal, items=items)
     status = 422 if result.errors and not result.stored else 200
     return Status(status, {"stored": result.stored, "errors": result.errors})
 
 
-@api.get("/sends/{send_id}", response={200: SendOut, 404: ErrorOut}, summary="A send's engagement state")
+@api.get("/sends/{send_id}", response={200: SendOut, 404: ErrorOut, 422: ErrorOut, **COMMON_ERRORS},
+         summary="A send's engagement state")
 def get_send(request, send_id: int = Path(..., ge=1, le=MAX_ID)):
     send = (
         Send.objects.select_related("campaign", "contact")

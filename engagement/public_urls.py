@@ -1,6 +1,6 @@
 """Public, token-bound recipient endpoints, the bounce webhook and the REST API (no login).
 
-Mounted at ``/``; their first path segments (v, t, u, webhooks, api) are reserved slugs.
+Mounted at ``/``; their first path segments (v, t, u, w, webhooks, api) are reserved slugs.
 """
 
 from django.urls import include, path
@@ -18,6 +18,7 @@ recipient_patterns = [
     path("v/<slug:token>/reply/text/", views.text_reply, name="text_reply"),
     path("v/<slug:token>/reply/video/", views.video_reply, name="video_reply"),
     path("u/<slug:token>/", views.unsubscribe, name="unsubscribe"),
+    path("w/<str:key>/", views.campaign_shared, name="shared"),
     path("webhooks/email/bounce", views.bounce_webhook, name="bounce_webhook"),
 ]
 

@@ -10,6 +10,7 @@ Rules shared by every endpoint here:
 
 import functools
 import json
+from urllib.parse import quote, urlencode
 
 from django.conf import settings
 from django.core.files.storage import default_storage
@@ -19,10 +20,12 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt, ensure_csrf_cookie
 from django.views.decorators.http import require_http_methods, require_POST
 
+from thankview.branding import branding_version
+
 from . import jsonbody, ratelimit, services
 from .forms import TextReplyForm, VideoReplyForm
 from .models import EventType
-from .selectors import send_by_token
+from .selectors import campaign_by_share_key, campaign_share_key, send_by_token
 
 # The smallest valid GIF: 1×1, one transparent pixel.
 PIXEL_GIF = (
@@ -97,8 +100,20 @@ def landing(request, send):
     return _render_landing(request, send)
 
 
+def _share_context(campaign):
+    """The campaign's share link (never the video file's URL) and a ready-made email."""
+    url = settings.SITE_URL + reverse("engagement_public:shared", args=[campaign_share_key(campaign)])
+    mail = urlencode(
+        {"subject": f"{campaign.name} · {campaign.portal.name}", "body": f"A video from {campaign.portal.name}: {url}"},
+        quote_via=quote,
+    )
+    return {"share_url": url, "share_mailto": f"mailto:?{mail}"}
+
+
 def _render_landing(request, send, *, text_form=None, video_form=None, status=200):
     context = {
+        **_share_context(send.campaign),
+        "brand_version": branding_version(send.campaign.portal),
         "send": send,
         "campaign": send.campaign,
         "portal": send.campaign.portal,
@@ -109,6 +124,18 @@ def _render_landing(request, send, *, text_form=None, video_form=None, status=20
         "max_video_mb": VideoReplyForm.max_bytes() // (1024 * 1024),
     }
     return _no_store(render(request, "engagement/landing.html", context, status=status))
+
+
+@require_http_methods(["GET", "HEAD"])
+def campaign_shared(request, key):
+    """The page a recipient's share link opens: the campaign's video and button, branded,
+    with nothing of the recipient's (no replies, no unsubscribe, no events recorded)."""
+    campaign = campaign_by_share_key(key)
+    if campaign is None:
+        return _not_found()
+    portal = campaign.portal
+    context = {"campaign": campaign, "portal": portal, "brand_version": branding_version(portal)}
+    return render(request, "engagement/shared.html", context)
 
 
 @require_http_methods(["GET"])
@@ -198,12 +225,12 @@ def unsubscribe(request, token):
     send = send_by_token(token)
     if send is None:
         return _not_found()
+    portal = send.campaign.portal
+    context = {"send": send, "portal": portal, "brand_version": branding_version(portal)}
     if request.method == "GET":
-        return _no_store(render(request, "engagement/unsubscribe.html", {"send": send, "portal": send.campaign.portal}))
+        return _no_store(render(request, "engagement/unsubscribe.html", context))
     services.send_unsubscribe(send=send)
-    return _no_store(
-        render(request, "engagement/unsubscribe.html", {"send": send, "portal": send.campaign.portal, "done": True})
-    )
+    return _no_store(render(request, "engagement/unsubscribe.html", {**context, "done": True}))
 
 
 @csrf_exempt  # Authenticated by an HMAC signature over the raw body instead.

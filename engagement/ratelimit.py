@@ -12,6 +12,11 @@ from django.conf import settings
 from django.core.cache import cache
 
 
+def retry_after(window):
+    """Seconds until the current fixed window ends (what ``Retry-After`` should say)."""
+    return max(1, int(window - time.time() % window + 0.999))
+
+
 def allow(scope, key, *, limit=None, window=None):
     """Count one hit of ``key`` in ``scope``; False once the window's budget is spent."""
     limit = limit or settings.ENGAGEMENT_RATE_LIMIT

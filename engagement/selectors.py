@@ -3,6 +3,7 @@
 import re
 from dataclasses import dataclass
 
+from django.core import signing
 from django.db.models import Count, Q
 
 from contacts.models import Contact
@@ -23,6 +24,24 @@ def campaign_list(*, portal):
 def campaign_get(*, portal, pk):
     """The portal's campaign or ``Campaign.DoesNotExist`` (another portal's id included)."""
     return Campaign.objects.select_related("portal").get(portal=portal, pk=pk)
+
+
+# A campaign's share link carries its id signed, so links can't be guessed or enumerated,
+# and shares no recipient's token (which would let anyone reply or unsubscribe as them).
+_SHARE_SIGNER = signing.Signer(salt="engagement.campaign-share")
+
+
+def campaign_share_key(campaign):
+    return _SHARE_SIGNER.sign(str(campaign.pk))
+
+
+def campaign_by_share_key(key):
+    """The campaign a share link names, or None for a forged or unknown key."""
+    try:
+        pk = int(_SHARE_SIGNER.unsign(key))
+    except (signing.BadSignature, ValueError):
+        return None
+    return Campaign.objects.select_related("portal").filter(pk=pk).first()
 
 
 def send_list(*, campaign):

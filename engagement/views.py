@@ -212,7 +212,7 @@ def apikey_list(request):
             messages.success(request, f"API key “{key.name}” created. Copy it now: it will not be shown again.")
             return redirect("engagement:apikey_list", portal_slug=request.portal.slug)
     new_key = request.session.pop(NEW_KEY_SESSION, None)
-    return render(
+    response = render(
         request,
         "engagement/apikey_list.html",
         {
@@ -223,6 +223,8 @@ def apikey_list(request):
         },
         status=400 if form.errors else 200,
     )
+    add_never_cache_headers(response)  # shows the new key once and the webhook secret
+    return response
 
 
 @portal_view(admin_only=True)

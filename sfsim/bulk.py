@@ -157,6 +157,12 @@ def upload(org: Org, req: Request, ctx, m: dict) -> Response:
     job = _job(org, m["job"])
     if job.state != "Open":
         raise _job_state_error(job, "upload data")
+    if len(req.body) > org.config["bulk_max_upload_bytes"]:
+        # "Bulk API and Bulk API 2.0 Limits and Allocations": an upload holds at most 150 MB,
+        # counted in bytes ("Prepare CSV Files": UTF-8, base64-encoded on receipt, so keep
+        # the data under 100 MB). The refusal's shape is not documented; this one is ours.
+        raise ApiError(400, "INVALIDBATCH", f"InvalidBatch : The upload is {len(req.body)} bytes; "
+                                            f"the limit is {org.config['bulk_max_upload_bytes']} bytes")
     text = req.text()
     if not text.strip():
         raise ApiError(400, "INVALIDBATCH", "InvalidBatch : Records not found")

@@ -48,6 +48,8 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "latency_ms": 0,
     "daily_api_max": 15000,
     "bulk_delay_ms": 100,
+    # One Bulk API 2.0 upload's largest body, in bytes (bulk.upload).
+    "bulk_max_upload_bytes": 150 * 1000 * 1000,
     "username": "admin@sfsim.example",
     "display_name": "Sim Admin",
     "email": "admin@sfsim.example",

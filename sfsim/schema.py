@@ -146,7 +146,7 @@ class Field:
 
     @property
     def indexed(self) -> bool:
-        return self.indexable and (self.type in ("id", "email", "reference") or self.external_id)
+        return self.indexable and (self.type in ("id", "email", "reference") or self.external_id or self.unique)
 
     def index_key(self, value: Any) -> Any:
         if value is None:

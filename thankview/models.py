@@ -4,17 +4,23 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
 
 # First path segments the site itself uses; a portal slug may not take one of them.
 RESERVED_SLUGS = frozenset(
-    {"admin", "accounts", "api", "v", "t", "u", "webhooks", "integrations", "static", "media", "health"}
+    {"admin", "accounts", "api", "v", "t", "u", "w", "brand", "webhooks", "integrations", "static", "media", "health"}
 )
 
 
 def validate_portal_slug(value):
     if value.lower() in RESERVED_SLUGS:
         raise ValidationError(f"“{value}” is reserved by the site; choose another slug.")
+
+
+validate_accent_color = RegexValidator(
+    r"\A#[0-9a-fA-F]{6}\Z", "Enter the colour as # and six hex digits, e.g. #4b3fd8."
+)
 
 
 def validate_time_zone(value):
@@ -32,6 +38,13 @@ class Portal(models.Model):
         "America/New_York); the exact UTC time shows on hover.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # Recipient pages' branding (portal settings). The logo is a checked PNG or JPEG
+    # (thankview.branding); the accent colour, when set, colours their buttons. Empty by
+    # default in the database too, so rows written by code that predates them still insert.
+    logo = models.FileField(upload_to="portal-logos/", blank=True, max_length=200, default="", db_default="")
+    accent_color = models.CharField(
+        max_length=7, blank=True, validators=[validate_accent_color], default="", db_default=""
+    )
 
     class Meta:
         ordering = ["name"]

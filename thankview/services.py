@@ -4,6 +4,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from .models import Membership, Portal
+from .text import one_line
 
 
 @transaction.atomic
@@ -14,7 +15,7 @@ def portal_create_or_update(*, slug, name, admin_email, admin_password=None):
     when one is given; it never creates a second portal, user or membership.
     Returns ``(portal, user, created)``.
     """
-    portal, created = Portal.objects.update_or_create(slug=slug, defaults={"name": name})
+    portal, created = Portal.objects.update_or_create(slug=slug, defaults={"name": one_line(name)})
     portal.full_clean()
     user = _user_for_email(admin_email)
     if admin_password:

@@ -8,10 +8,11 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
-from . import views
+from . import admin_login, views
 
 portal_patterns = [
     path("", views.portal_home, name="portal_home"),
+    path("settings/", views.portal_settings, name="portal_settings"),
     path("", include("contacts.urls")),
     path("", include("engagement.urls")),
 ]
@@ -19,9 +20,14 @@ portal_patterns = [
 urlpatterns = [
     # Browsers ask for /favicon.ico whatever the page links; answer with the SVG icon.
     path("favicon.ico", views.favicon),
+    # Before admin.site.urls: the admin's login is allauth's, with its rate limits and lockout.
+    path("admin/login/", admin_login.admin_login, name="admin_login"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("", include("engagement.public_urls")),
+    # A portal's logo and accent colour, for recipients' pages (public).
+    path("brand/<int:portal_id>/logo", views.brand_logo, name="brand_logo"),
+    path("brand/<int:portal_id>/theme.css", views.brand_theme, name="brand_theme"),
     # The Salesforce OAuth callback and the portal's Salesforce pages (under /<portal_slug>/).
     path("", include("integrations.salesforce.urls")),
     path("", views.home, name="home"),

@@ -1,9 +1,16 @@
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import redirect, render
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
+from django.views.decorators.http import require_http_methods
 
-from .models import Membership
+from . import branding
+from .forms import PortalBrandingForm
+from .models import Membership, Portal
 from .tenancy import portal_view
+
+BRAND_CACHE = "public, max-age=86400"  # the URLs carry branding_version, so a change is a new URL
 
 
 @login_required
@@ -18,6 +25,57 @@ def home(request):
 @portal_view
 def portal_home(request):
     return redirect("contacts:list", portal_slug=request.portal.slug)
+
+
+@portal_view(admin_only=True)
+def portal_settings(request):
+    """The portal's branding on recipients' pages: logo and accent colour."""
+    portal = request.portal
+    initial = {"accent_color": portal.accent_color}
+    form = PortalBrandingForm(request.POST or None, request.FILES or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        branding.portal_branding_update(
+            portal=portal,
+            accent_color=form.cleaned_data["accent_color"],
+            logo=form.cleaned_data["logo"] or None,
+            logo_ext=getattr(form, "logo_ext", None),
+            remove_logo=form.cleaned_data["remove_logo"],
+        )
+        messages.success(request, "Branding saved. Recipients’ pages show it from now on.")
+        return redirect("portal_settings", portal_slug=portal.slug)
+    return render(request, "thankview/portal_settings.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@require_http_methods(["GET", "HEAD"])
+def brand_logo(request, portal_id):
+    """A portal's logo, public (recipients see it); served with the type it was checked as."""
+    portal = get_object_or_404(Portal, pk=portal_id)
+    if not portal.logo:
+        raise Http404("No logo.")
+    ext = portal.logo.name.rsplit(".", 1)[-1]
+    try:
+        handle = portal.logo.open("rb")
+    except FileNotFoundError:
+        raise Http404("No logo.") from None
+    response = FileResponse(handle, content_type=branding.LOGO_CONTENT_TYPES.get(ext, "application/octet-stream"))
+    response["Cache-Control"] = BRAND_CACHE
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@require_http_methods(["GET", "HEAD"])
+def brand_theme(request, portal_id):
+    """The portal's accent colour as a stylesheet, so recipients' pages need no inline style."""
+    portal = get_object_or_404(Portal, pk=portal_id)
+    css = ""
+    if portal.accent_color:
+        css = (
+            f":root {{ --accent: {portal.accent_color}; "
+            f"--accent-fg: {branding.accent_text_color(portal.accent_color)}; }}\n"
+        )
+    response = HttpResponse(css, content_type="text/css; charset=utf-8")
+    response["Cache-Control"] = BRAND_CACHE
+    return response
 
 
 def favicon(request):

@@ -135,22 +135,42 @@ def _event_item_clean(item, now):
             return occurred_at
         if occurred_at > now + FUTURE_TOLERANCE:
             return "occurred_at is in the future."
+    data = _event_extras(item, type_)
+    if isinstance(data, str):
+        return data
+    return send_id, type_, occurred_at, data
+
+
+def _event_extras(item, type_):
+    """The event's ``data`` (the reply's text or link), or a reason string.
+
+    text and url are checked whenever they are given (null means not given, as the API
+    schema says); each is stored only with the event type it belongs to.
+    """
     data = {}
-    if type_ == EventType.TEXT_REPLY:
-        text = item.get("text")
-        if not isinstance(text, str) or not text.strip():
-            return "text_reply needs a non-empty \"text\"."
-        if len(text) > MAX_TEXT_REPLY:
-            return f"text is longer than {MAX_TEXT_REPLY} characters."
-        if unstorable(text):
-            return "text contains characters that cannot be stored (e.g. NUL)."
-        data["text"] = text.strip()
-    elif type_ == EventType.VIDEO_REPLY:
+    if type_ == EventType.TEXT_REPLY or item.get("text") is not None:
+        reason = _text_problem(item.get("text"), required=type_ == EventType.TEXT_REPLY)
+        if reason:
+            return reason
+        if type_ == EventType.TEXT_REPLY:
+            data["text"] = item["text"].strip()
+    if type_ == EventType.VIDEO_REPLY or item.get("url") is not None:
         reason = url_problem(item.get("url"))
         if reason:
             return reason
-        data["url"] = item["url"].strip()
-    return send_id, type_, occurred_at, data
+        if type_ == EventType.VIDEO_REPLY:
+            data["url"] = item["url"].strip()
+    return data
+
+
+def _text_problem(text, *, required):
+    if not isinstance(text, str) or not text.strip():
+        return "text_reply needs a non-empty \"text\"." if required else "text must not be blank."
+    if len(text) > MAX_TEXT_REPLY:
+        return f"text is longer than {MAX_TEXT_REPLY} characters."
+    if unstorable(text):
+        return "text contains characters that cannot be stored (e.g. NUL)."
+    return None
 
 
 # --- Contacts: unsubscribe and bounce ----------------------------------------------------

@@ -43,6 +43,8 @@ class SalesforceRecord(models.Model):
     contact_id = models.CharField(max_length=18, blank=True)  # value of lookup_field
     lead_id = models.CharField(max_length=18, blank=True)  # value of Lead__c
     match_note = models.CharField(max_length=255, blank=True)  # e.g. several Contacts share the email
+    # What the sync changed to fit the org's fields, e.g. "Text_Reply__c cut to 80 characters".
+    value_note = models.CharField(max_length=255, blank=True)
     donor_id_invalid = models.BooleanField(default=False)  # the Donor ID failed validation; email was used
 
     # Due bookkeeping: events received after this cut-off are not in Salesforce yet.

@@ -23,6 +23,7 @@ class ResyncRequest(models.Model):
     class Meta:
         verbose_name = "re-sync request"
         ordering = ["-requested_at", "-id"]
+        verbose_name = "re-sync request"
         indexes = [models.Index(fields=["portal", "-requested_at"], name="resync_portal_requested")]
 
     def __str__(self):

@@ -187,3 +187,8 @@ def _invalid_id_banner(portal) -> dict | None:
         "count": invalid,
         "contacts_url": reverse("contacts:list", args=[portal.slug]) + "?filter=invalid",
     }
+
+
+def connection_banners(conn: SalesforceConnection) -> list[dict]:
+    """Every banner the portal's admins see now, as above (for support's overview in admin)."""
+    return [b for b in (_stored_banner(conn), _invalid_id_banner(conn.portal)) if b]

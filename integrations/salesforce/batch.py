@@ -11,8 +11,10 @@
    record keeps its match;
 4. adopt: without an External ID, sends whose earlier create had an unknown outcome are
    looked up by their natural key and adopted, never created twice (``dedupe.adopt``);
-5. build: each matched send's field values, mapped and the sync's own; an unmatched send is
-   not written and says why (``records.mark_unmatched``);
+5. build: each matched send's field values, mapped and the sync's own, fitted to the org's
+   fields (``values.fit``: read-only fields left out, text cut to length, a Text Name
+   filled); an unmatched send, or one whose required value is blank, is not written and says
+   why (``records.mark_unmatched``, ``records.mark_blank_required``);
 6. write: the writer writes the batch (the Bulk writer spools it: no outcome yet, the sends
    stay due until its jobs' results are stored);
 7. store: each send's outcome and the run's counts, in one commit. Then a whole-call
@@ -26,7 +28,7 @@ from engagement.models import Campaign, Send
 from engagement.selectors import send_states
 
 from ..models import SalesforceRecord
-from . import dedupe, errors, matching, records
+from . import dedupe, errors, matching, records, values
 from .context import RunContext
 from .mapping import build_values
 from .writers.base import Batch, WriteItem, Writer
@@ -157,12 +159,17 @@ def _build(ctx: RunContext, rows: dict[int, SalesforceRecord], sends: dict[int, 
             records.mark_unmatched(ctx, r)
             continue
         send = sends[sid]
-        values = build_values(
+        raw = build_values(
             ctx.mappings, send=MappedSend(send, ctx), campaign=send.campaign, contact=send.contact,
             state=states[sid], field_types=ctx.field_types,
         )
-        values.update(_owned_values(ctx, send, r, creating=not r.record_id, relink_to=relink.get(sid)))
-        items.append(WriteItem(send_id=sid, values=values, record_id=r.record_id))
+        raw.update(_owned_values(ctx, send, r, creating=not r.record_id, relink_to=relink.get(sid)))
+        fitted = values.fit(ctx.field_infos, raw, creating=not r.record_id)
+        if fitted.blank_required:
+            records.mark_blank_required(ctx, r, fitted.blank_required, ctx.mappings)
+            continue
+        r.value_note = "; ".join(fitted.notes)[:255]
+        items.append(WriteItem(send_id=sid, values=fitted.values, record_id=r.record_id))
     return items
 
 
@@ -189,6 +196,8 @@ class MappedSend:
 def owned_fields(ctx: RunContext) -> list[str]:
     """The fields the sync fills itself (``_owned_values``), whichever a send needs."""
     fields = [ctx.lookup_field, "Lead__c"]
+    if values.text_name_field(ctx.field_infos):
+        fields.append("Name")
     if ctx.schema.get("portal_id_present"):
         fields.append("Portal_Id__c")
     if ctx.schema.get("portal_name_present"):
@@ -199,20 +208,25 @@ def owned_fields(ctx: RunContext) -> list[str]:
 
 
 def _owned_values(ctx: RunContext, send, r: SalesforceRecord, *, creating: bool, relink_to: str | None) -> dict:
-    """Fields the sync fills itself: the lookups (on create, or the Contact of a converted Lead),
+    """Fields the sync fills itself: the lookups (on create, or the Contact of a converted
+    Lead, never the converted Lead), a Text Name on create (``values.record_name``),
     ``Portal_Id__c`` / ``Portal_Name__c`` when describe shows them, ``Send_Id__c``."""
-    values = {}
+    owned = {}
     if relink_to:  # its Lead was converted: link the Contact, never the converted Lead
-        values[ctx.lookup_field] = relink_to
+        owned[ctx.lookup_field] = relink_to
     elif creating:
         if r.contact_id:
-            values[r.lookup_field or ctx.lookup_field] = r.contact_id
+            owned[r.lookup_field or ctx.lookup_field] = r.contact_id
         if r.lead_id:
-            values["Lead__c"] = r.lead_id
+            owned["Lead__c"] = r.lead_id
+    if creating:
+        name = values.text_name_field(ctx.field_infos)
+        if name:
+            owned[name["name"]] = values.record_name(send.campaign, send.contact, length=name.get("length") or 80)
     if ctx.schema.get("portal_id_present"):
-        values["Portal_Id__c"] = str(ctx.conn.portal_id)
+        owned["Portal_Id__c"] = str(ctx.conn.portal_id)
     if ctx.schema.get("portal_name_present"):
-        values["Portal_Name__c"] = ctx.conn.portal.name[:255]
+        owned["Portal_Name__c"] = ctx.conn.portal.name
     if ctx.external_id:
-        values[ctx.external_id] = dedupe.send_key(send)
-    return values
+        owned[ctx.external_id] = dedupe.send_key(send)
+    return owned

@@ -1,4 +1,4 @@
-"""The API budget of a sync run, and the estimate support sees before a re-sync.
+"""The API budget of a sync run, and the portal's cap in calls.
 
 Salesforce counts every REST call against the org's daily allocation. Every REST answer says
 where the org stands in its ``Sforce-Limit-Info: api-usage=used/max`` header (REST API
@@ -27,9 +27,8 @@ each batch or Bulk job, with the newest header, that what it may take still fits
 ``api_reserve`` or ``api_cap`` with the figures in its message); the sends not written stay
 due and the next cycle resumes.
 
-``estimate_calls`` is the arithmetic behind the admin's "Re-sync selected campaigns"
-confirmation page: the calls a run of N due sends costs by sObject Collections (≤ 200 records
-per call) or by Bulk API 2.0 (a few calls per job) according to ``SALESFORCE_BULK_THRESHOLD``.
+``portal_cap`` is the cap as support reads it: a percentage, and what that is in calls per
+day, next to what the portal used in the last 24 hours. The re-sync estimate is ``estimate.py``.
 """
 
 from __future__ import annotations
@@ -42,32 +41,11 @@ from django.conf import settings
 from django.db.models import Sum
 from django.utils import timezone
 
-from engagement.models import Send
+from ..models import SyncRun
+from .client import SalesforceClient
+from .errors import NotFound, PermissionDenied
 
-from ..models import SalesforceRecord, SyncRun
-from .client import COLLECTION_LIMIT, SalesforceClient
-from .errors import NotFound, PermissionDenied, SalesforceError
-from .writers import bulk as bulk_writer
-
-# Calls of one Bulk API 2.0 job: create, upload, UploadComplete, successful results, and a
-# few polls (the backoff starts at SALESFORCE_BULK_POLL_INITIAL_SECONDS); failed results
-# only when rows failed. See writers/bulk_jobs.py.
-BULK_JOB_FIXED_CALLS = 4
-BULK_JOB_POLLS_ESTIMATE = 3
-# Rows per Bulk job: Salesforce accepts up to 150 MB of CSV per job; simple-salesforce and
-# this client cut at 100 MB. At ~500 bytes per ThankView__c row that is ~200,000 rows.
-BULK_ROWS_PER_JOB_ESTIMATE = 150_000
-# Every run starts with one describe (its pre-flight); the budget comes from the headers.
-RUN_FIXED_CALLS = 1
-# Matching (matching.py) asks in two rounds per batch: Contact by email, then Lead by email for
-# the rest. A round that fits one GET (IN lists cut so the URI stays < 16 KB: about 300
-# emails) is one call; a longer one goes through /composite: 2,000 emails per statement
-# (matching.MAX_COMPOSITE_VALUES), five statements per call.
-EMAILS_PER_QUERY = 300
-EMAILS_PER_COMPOSITE_QUERY = 2_000
-COMPOSITE_QUERIES_PER_CALL = 5
-MATCH_QUERIES_PER_BATCH = 2
-# The most API calls one batch can take: 4 matching queries (more only for very long
+# The most API calls one batch can take: 5 matching queries (more only for very long
 # email lists), 1 converted-Lead check, 1 adoption query, update + create (+ re-create).
 BATCH_CALL_ALLOWANCE = 10
 
@@ -224,140 +202,41 @@ def limits_or_none(client: SalesforceClient) -> dict | None:
         return None
 
 
-# --- estimate ---------------------------------------------------------------------------
+# --- the cap as support reads it ------------------------------------------------------------
 
 
 @dataclass
-class Estimate:
-    sends: int  # sends the re-sync makes due
-    to_match: int  # of which have no record in the org yet (matching queries)
-    path: str  # "collections" | "bulk"
-    calls: int
-    collections_calls: int
-    bulk_calls: int
-    threshold: int
+class PortalCap:
+    """The portal's cap in percent and in calls per day, and its use of the last 24 hours."""
+
+    percent: int
+    used_24h: int  # the portal's sync calls of the last 24 hours
+    daily_max: int | None = None  # the org's daily requests, last known
+    daily_max_at: datetime | None = None  # when /limits said so; None: the latest Sforce-Limit-Info
 
     @property
-    def path_label(self) -> str:
-        return "Bulk API 2.0" if self.path == "bulk" else "sObject Collections"
+    def calls(self) -> int | None:
+        return None if self.daily_max is None else math.floor(self.daily_max * self.percent / 100)
+
+    @property
+    def left(self) -> int | None:
+        return None if self.calls is None else max(self.calls - self.used_24h, 0)
+
+    @property
+    def used_percent(self) -> float | None:
+        """The share of the cap used in the last 24 hours."""
+        return None if not self.calls else round(100 * self.used_24h / self.calls, 1)
 
 
-def _matching_calls(to_match: int, batch: int) -> int:
-    if not to_match:
-        return 0
-    batches = math.ceil(to_match / batch)
-    size = min(batch, to_match)
-    if size <= EMAILS_PER_QUERY:
-        per_round = 1
+def portal_cap(connection, *, now: datetime | None = None) -> PortalCap:
+    """The cap of ``connection``'s portal, computed from the org's last known daily maximum:
+    the latest ``Sforce-Limit-Info`` header, else the latest ``/limits`` answer."""
+    cap = PortalCap(percent=int(connection.api_cap_percent or 100),
+                    used_24h=portal_calls_last_24h(portal_id=connection.portal_id, now=now))
+    if connection.api_usage_max:
+        cap.daily_max = connection.api_usage_max
     else:
-        per_round = math.ceil(math.ceil(size / EMAILS_PER_COMPOSITE_QUERY) / COMPOSITE_QUERIES_PER_CALL)
-    return batches * MATCH_QUERIES_PER_BATCH * per_round
-
-
-def collections_calls(sends: int, to_match: int = 0) -> int:
-    """Calls of a run writing ``sends`` with sObject Collections (matching ``to_match``)."""
-    if not sends:
-        return 0
-    return RUN_FIXED_CALLS + math.ceil(sends / COLLECTION_LIMIT) + _matching_calls(to_match, COLLECTION_LIMIT)
-
-
-def bulk_calls(sends: int, to_match: int = 0) -> int:
-    """Calls of a run writing ``sends`` with Bulk API 2.0: known records in an update job,
-    new ones in an insert/upsert job; matching ``writers.bulk.MATCH_WINDOW`` sends at a time."""
-    if not sends:
-        return 0
-    known = sends - to_match
-    jobs = sum(math.ceil(n / BULK_ROWS_PER_JOB_ESTIMATE) for n in (known, to_match) if n)
-    per_job = BULK_JOB_FIXED_CALLS + BULK_JOB_POLLS_ESTIMATE
-    return RUN_FIXED_CALLS + jobs * per_job + _matching_calls(to_match, bulk_writer.MATCH_WINDOW)
-
-
-def estimate_calls(*, sends: int, to_match: int, threshold: int | None = None) -> Estimate:
-    threshold = settings.SALESFORCE_BULK_THRESHOLD if threshold is None else threshold
-    coll, bulk = collections_calls(sends, to_match), bulk_calls(sends, to_match)
-    path = "bulk" if sends > threshold else "collections"
-    return Estimate(
-        sends=sends, to_match=to_match, path=path, calls=bulk if path == "bulk" else coll,
-        collections_calls=coll, bulk_calls=bulk, threshold=threshold,
-    )
-
-
-# --- the admin's re-sync confirmation ---------------------------------------------------
-
-
-@dataclass
-class ResyncEstimate:
-    portal: object
-    connection: object
-    campaigns: list
-    estimate: Estimate | None = None
-    maximum: int | None = None  # the org's DailyApiRequests
-    remaining: int | None = None
-    remaining_source: str = ""  # "live /limits" or "last known (...)"
-    cap_calls: int | None = None
-    cap_used: int = 0
-    problem: str = ""  # not connected, ...
-
-    @property
-    def cap_left(self) -> int | None:
-        return None if self.cap_calls is None else max(self.cap_calls - self.cap_used, 0)
-
-    @property
-    def fits(self) -> bool:
-        if self.estimate is None:
-            return False
-        limits = [x for x in (self.remaining, self.cap_left) if x is not None]
-        return all(self.estimate.calls <= x for x in limits)
-
-
-def _live_figures(connection, out: ResyncEstimate) -> tuple[int, int] | None:
-    """Ask Salesforce now: ``/limits`` where allowed, else the usage header of its answer."""
-    client = SalesforceClient(connection)
-    try:
-        limits = limits_or_none(client)
-    except SalesforceError as e:
-        out.remaining_source = f"last known — Salesforce could not be asked now ({e.code})"
-        return None
-    if limits is not None:
-        limits_record(connection=connection, limits=limits)
-        figures = daily_requests(limits)
-        if figures is not None:
-            out.remaining_source = "live from Salesforce (/limits)"
-            return figures
-    figures = usage_figures(client.api_usage)
-    if figures is not None:
-        out.remaining_source = "live from Salesforce (Sforce-Limit-Info)"
-    return figures
-
-
-def resync_estimate(*, connection, campaigns, live: bool = True) -> ResyncEstimate:
-    """What re-syncing ``campaigns`` (one portal's) will cost, and what the org has left.
-
-    Reads ``/limits`` live (one API call, ``live``); if Salesforce cannot be asked, the last
-    known figures (from the latest run or ``Sforce-Limit-Info``) are shown and labelled so.
-    """
-    out = ResyncEstimate(portal=connection.portal if connection else None, connection=connection, campaigns=campaigns)
-    if connection is None or not connection.org_id or not connection.has_tokens:
-        out.problem = "Not connected to Salesforce: nothing can be re-synced."
-        return out
-    sends = Send.objects.filter(campaign__in=campaigns).count()
-    known = (
-        SalesforceRecord.objects.filter(org_id=connection.org_id, send__campaign__in=campaigns)
-        .exclude(record_id="")
-        .count()
-    )
-    out.estimate = estimate_calls(sends=sends, to_match=sends - known)
-    figures = _live_figures(connection, out) if live else None
-    if figures is None:
-        figures = daily_requests(connection.api_limits or {}) if connection.api_limits else None
-        if figures is not None:
-            out.remaining_source = out.remaining_source or "last known"
-    if figures is None:
-        figures = usage_figures(last_known_usage(connection))
-        if figures is not None:
-            out.remaining_source = out.remaining_source or "last known (Sforce-Limit-Info)"
-    if figures:
-        out.maximum, out.remaining = figures
-        out.cap_calls = math.floor(out.maximum * (connection.api_cap_percent or 100) / 100)
-        out.cap_used = portal_calls_last_24h(portal_id=connection.portal_id)
-    return out
+        figures = daily_requests(connection.api_limits)
+        if figures:
+            cap.daily_max, cap.daily_max_at = figures[0], connection.api_limits_at
+    return cap

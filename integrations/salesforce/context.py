@@ -27,6 +27,7 @@ class RunContext:
     schema: dict = field(default_factory=dict)
     mappings: list = field(default_factory=list)
     field_types: dict = field(default_factory=dict)
+    field_infos: dict = field(default_factory=dict)  # describe fields by lower-cased name (values.py)
     external_id: str | None = None  # "Send_Id__c" when that External ID exists (dedupe.py)
     match_config: MatchConfig = field(default_factory=MatchConfig)
     # Caches of the run: a send's landing-page URL template (batch.MappedSend), campaigns by id.

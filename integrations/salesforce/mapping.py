@@ -73,6 +73,13 @@ SOURCE_KINDS: dict[str, str] = {
     S.CONSTANT: "constant",
 }
 
+# Sources that are blank for some sends (no CTA, no reply, a contact without a name...): a
+# required field mapped to one cannot be filled for those sends (schema.py warns).
+CAN_BE_BLANK = {
+    S.CAMPAIGN_CTA_LABEL, S.CAMPAIGN_CTA_URL, S.STATE_TEXT_REPLY_255, S.STATE_VIDEO_REPLY, S.STATE_LAST_ACTIVITY_AT,
+    S.CONTACT_DONOR_ID, S.CONTACT_FIRST_NAME, S.CONTACT_LAST_NAME,
+}
+
 _TEXTUAL = {"string", "textarea"}
 # describe field type → the source kinds it accepts.
 COMPATIBLE: dict[str, set[str]] = {

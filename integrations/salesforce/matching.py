@@ -42,7 +42,7 @@ from urllib.parse import quote_plus
 
 from contacts import salesforce_ids
 
-from .client import MAX_GET_SOQL_BYTES
+from .client import COMPOSITE_QUERY_LIMIT, MAX_GET_SOQL_BYTES
 
 # Encoded SOQL per GET stays below this many bytes; the rest of the 16,384-byte budget is
 # the path and the headers (Authorization, etc.). Reference §2.4.
@@ -331,3 +331,38 @@ def _lead_match(row: dict, method: str, config: MatchConfig) -> Match:
         method = "email_converted_lead" if method == "email_lead" else method
         return Match(method, contact_id=row["ConvertedContactId"])
     return Match(note=CONVERTED_LEAD_NOTE)
+
+
+# --- what matching costs (the re-sync estimate, ``estimate.py``) ---------------------------
+
+
+def spec_calls(specs) -> int:
+    """The API calls ``query_specs`` makes for these ``(template, values)`` pairs, not counting
+    result pages past the first 2,000 rows of a statement (the IN lists are cut so that each
+    statement's rows usually fit one page)."""
+    specs = [(template, sorted({v for v in values if v})) for template, values in specs]
+    statements = [list(in_chunks(values, template)) for template, values in specs]
+    if not any(len(group) > 1 for group in statements):
+        return sum(len(group) for group in statements)  # one GET each
+    n = sum(
+        len(list(in_chunks(values, template, budget=MAX_COMPOSITE_SOQL, encoded=False, max_values=MAX_COMPOSITE_VALUES)))
+        for template, values in specs
+    )
+    return -(-n // COMPOSITE_QUERY_LIMIT)  # five statements per /composite call
+
+
+def lookup_calls(items: list[MatchInput], *, config: MatchConfig = MatchConfig()) -> int:
+    """The most API calls ``match_contacts(items)`` can make: round one as it will be asked
+    (Donor IDs as Contacts, Donor IDs as Leads, emails without a Donor ID), and round two as
+    if round one found nobody (Contact emails of the Donor-ID holders, Lead emails of all).
+    Only Salesforce's answers can make round two smaller."""
+    m = _Matching(None, items, config)
+    m.split_donor_ids()
+    with_donor = {k for keys in (*m.by_contact_id.values(), *m.by_lead_id.values()) for k in keys}
+    first_emails = m.by_email(with_donor)
+    everyone = m.by_email(set())
+    round_one = spec_calls([(m.contact_id_soql, m.by_contact_id), (LEAD_ID_SOQL, m.by_lead_id),
+                            (m.contact_email_soql, first_emails)])
+    round_two = spec_calls([(m.contact_email_soql, [e for e in everyone if e not in first_emails]),
+                            (LEAD_EMAIL_SOQL, everyone)])
+    return round_one + round_two

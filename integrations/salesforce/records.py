@@ -17,7 +17,7 @@ from django.utils import timezone
 from psycopg2.extras import execute_values
 
 from ..models import SalesforceRecord, SyncRun
-from . import errors, matching
+from . import errors, matching, values
 from .context import RunContext
 
 Status = SalesforceRecord.Status
@@ -38,7 +38,8 @@ RUN_COUNTS = ("due", "created", "updated", "adopted", "unmatched", "failed", "in
 # Columns a batch writes back, and their PostgreSQL types (for the VALUES list below).
 SAVED_COLUMNS = [
     ("status", "varchar"), ("record_id", "varchar"), ("match_method", "varchar"), ("lookup_field", "varchar"),
-    ("contact_id", "varchar"), ("lead_id", "varchar"), ("match_note", "varchar"), ("donor_id_invalid", "boolean"),
+    ("contact_id", "varchar"), ("lead_id", "varchar"), ("match_note", "varchar"), ("value_note", "varchar"),
+    ("donor_id_invalid", "boolean"),
     ("last_synced_cutoff", "timestamptz"), ("synced_at", "timestamptz"), ("resync_requested_at", "timestamptz"),
     ("attempt_marker", "varchar"), ("attempt_at", "timestamptz"), ("error_code", "varchar"),
     ("error_message", "text"), ("error_fields", "jsonb"), ("attempts", "integer"), ("updated_at", "timestamptz"),
@@ -80,6 +81,20 @@ def mark_unmatched(ctx: RunContext, r: SalesforceRecord) -> None:
         r.error_code, r.error_message = NO_MATCH_CODE, NO_MATCH_MESSAGE
     r.error_fields = []
     ctx.run.unmatched += 1
+
+
+def mark_blank_required(ctx: RunContext, r: SalesforceRecord, fields: list[str], mappings) -> None:
+    """A send whose value for a required field is blank: not written (Salesforce would refuse
+    it on every run), listed on the health page with the field and its source."""
+    sources = {m.target_field.lower(): m.get_source_display() for m in mappings}
+    named = [f"{f} (from {sources[f.lower()]})" if f.lower() in sources else f for f in fields]
+    r.status = Status.FAILED
+    r.error_code = values.BLANK_REQUIRED_CODE
+    r.error_message = (f"Not sent: Salesforce requires {', '.join(named)}, and this send's value is blank. "
+                       "Fill it in ThankView, or map another source to the field in Salesforce Settings.")
+    r.error_fields = list(fields)
+    r.value_note = ""
+    ctx.run.failed += 1
 
 
 def apply_outcomes(ctx: RunContext, records: dict, outcomes: dict, *, adopted=(), relink=None):

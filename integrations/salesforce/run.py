@@ -50,6 +50,7 @@ from .errors import SalesforceError
 from .mapping import field_types_from_cache, mappings_for
 from .matching import MatchConfig
 from .schema import OBJECT, SYNC_OWNED
+from .values import field_infos
 from .writers.base import Writer
 from .writers.bulk import BulkWriter
 from .writers.collections import CollectionsWriter
@@ -202,6 +203,7 @@ def _preflight(ctx: RunContext) -> bool:
         return False
     ctx.schema = ctx.conn.schema_cache or {}
     ctx.field_types = field_types_from_cache(ctx.schema)
+    ctx.field_infos = field_infos(ctx.schema)
     ctx.mappings = [m for m in mappings_for(ctx.portal) if m.target_field not in SYNC_OWNED]
     ctx.external_id = external_id_for(ctx.schema)
     ctx.match_config = MatchConfig(

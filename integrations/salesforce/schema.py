@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .mapping import type_problem
+from .mapping import CAN_BE_BLANK, type_problem
 from .setup_guide import DEPLOY_ANCHOR, PERMISSION_SETS_ANCHOR
 
 OBJECT = "ThankView__c"
@@ -73,6 +73,23 @@ def field_info(describe: dict, name: str) -> dict | None:
     return _fields_by_name(describe).get(name.lower())
 
 
+def read_only(f: dict) -> bool:
+    """Field-level security keeps the connected user from writing this field: describe says
+    ``createable`` or ``updateable`` false (a formula or an Auto Number is another matter)."""
+    return not f.get("calculated") and not f.get("autoNumber") and not (f.get("createable") and f.get("updateable"))
+
+
+def must_have_value(f: dict) -> bool:
+    """Salesforce refuses a record without a value here: not nillable, not defaulted."""
+    return not f.get("nillable", True) and not f.get("defaultedOnCreate", False) and f.get("type") != "boolean"
+
+
+def is_text_name(f: dict) -> bool:
+    """The object's Name is Text (an object created by hand in Setup), not an Auto Number:
+    the sync fills it itself (``values.record_name``)."""
+    return bool(f.get("nameField")) and f.get("type") == "string" and not f.get("autoNumber") and bool(f.get("createable"))
+
+
 def is_required_on_create(f: dict) -> bool:
     """Salesforce requires a value on create when the field is createable, not nillable and
     not defaulted (reference §2.5, the common client rule)."""
@@ -116,6 +133,7 @@ def summarize(describe: dict | None) -> dict:
             "defaultedOnCreate": bool(f.get("defaultedOnCreate")),
             "calculated": bool(f.get("calculated")),
             "autoNumber": bool(f.get("autoNumber")),
+            "nameField": bool(f.get("nameField")),
             "custom": bool(f.get("custom")),
             "required": is_required_on_create(f),
             "externalId": bool(f.get("externalId")),
@@ -126,6 +144,11 @@ def summarize(describe: dict | None) -> dict:
     }
     by_lower = {k.lower(): k for k in fields}
     send_id = fields.get(by_lower.get("send_id__c", ""), {})
+
+    def writable(name: str) -> bool:  # present, and the user may write it (field-level security)
+        info = fields.get(by_lower.get(name, ""))
+        return bool(info) and info["createable"] and info["updateable"]
+
     return {
         "object_present": True,
         "createable": bool(describe.get("createable")),
@@ -133,9 +156,9 @@ def summarize(describe: dict | None) -> dict:
         "key_prefix": describe.get("keyPrefix"),
         "fields": fields,
         "portal_fields_present": all(p.name.lower() in by_lower for p in PORTAL_FIELDS),
-        "portal_id_present": "portal_id__c" in by_lower,
-        "portal_name_present": "portal_name__c" in by_lower,
-        "send_id_external": bool(send_id.get("externalId")),
+        "portal_id_present": writable("portal_id__c"),
+        "portal_name_present": writable("portal_name__c"),
+        "send_id_external": bool(send_id.get("externalId")) and writable("send_id__c"),
     }
 
 
@@ -159,8 +182,14 @@ def checklist(describe: dict | None, mappings, *, connection) -> Checklist:
     2. The connected user can create and update it.
     3. The contact lookup (``Contact__c`` or support's custom one) and ``Lead__c`` exist and
        are lookups to the right objects.
-    4. Every enabled mapping's target exists, is createable and has a compatible type.
-    5. No field is required on create without a mapping (e.g. a newly required Donor_ID__c).
+    4. Every enabled mapping's target exists, is writable and has a compatible type. A target
+       field-level security made read-only is left out of writes (a warning), unless
+       Salesforce requires it (a problem); so are the sync's own fields (``Lead__c``,
+       ``Portal_Id__c``, ``Portal_Name__c``, ``Send_Id__c``); a read-only contact lookup is
+       a problem.
+    5. No field is required on create without a mapping (e.g. a newly required Donor_ID__c);
+       a Text Name is filled by the sync. A required field mapped to a source that can be
+       blank gets a warning: sends without that value are not synced.
     6. ``Portal_Id__c`` / ``Portal_Name__c`` present or not (optional).
     7. ``Send_Id__c`` External ID present or not (optional; duplicates are prevented either way).
 
@@ -176,9 +205,11 @@ def checklist(describe: dict | None, mappings, *, connection) -> Checklist:
     by_name = _fields_by_name(describe)
     _check_access(c, describe)
     mapping_problems = _check_lookups(c, by_name, connection) + _check_mappings(c, by_name, mappings)
+    mapping_problems += _check_owned_access(c, by_name, connection)
     required = _check_required(c, describe, mappings, connection)
     if required:
         mapping_problems.append((required[0], f"Required fields are missing: [{', '.join(required)}]"))
+    _check_blank_sources(c, by_name, mappings)
     _check_portal_fields(c)
     _check_send_id(c, by_name)
     if mapping_problems and c.problem is None:
@@ -240,6 +271,9 @@ def _check_mappings(c: Checklist, by_name: dict, mappings) -> list[tuple[str, st
                   f"{m.target_field} no longer exists. Update or remove this mapping.")
             problems.append((m.target_field, f"No such column '{m.target_field}' on sobject of type {OBJECT}"))
             continue
+        if read_only(f):
+            problems += _read_only_item(c, f"field:{f['name']}", label, f)
+            continue
         problem = type_problem(m.source, f, constant_value=m.constant_value)
         if problem:
             c.add(f"field:{m.target_field}", "fail", label, problem)
@@ -249,13 +283,66 @@ def _check_mappings(c: Checklist, by_name: dict, mappings) -> list[tuple[str, st
     return problems
 
 
+def _read_only_item(c: Checklist, key: str, label: str, f: dict) -> list[tuple[str, str]]:
+    """A field the connected user may not write: a warning (left out of writes), or a problem
+    when Salesforce requires a value in it. Returns the (field, problem) pairs."""
+    name = f["name"]
+    fix = (f"Ask your Salesforce admin to give the “ThankView Integration” permission set Edit access to {name} "
+           "(Setup → Permission Sets → Object Settings → ThankView).")
+    if must_have_value(f):
+        c.add(key, "fail", label, f"{name} is required, but it is read-only for the connected user. {fix}",
+              guide_anchor=PERMISSION_SETS_ANCHOR)
+        return [(name, f"{name} is required, but it is read-only for the connected user (field-level security).")]
+    c.add(key, "warn", label, f"{name} is read-only for the connected user, so ThankView leaves it out. {fix}",
+          guide_anchor=PERMISSION_SETS_ANCHOR)
+    return []
+
+
+def _check_owned_access(c: Checklist, by_name: dict, connection) -> list[tuple[str, str]]:
+    """The fields the sync fills itself, when field-level security made one read-only: the
+    contact lookup is needed (a problem); the others are left out (warnings)."""
+    problems = []
+    lookup = connection.contact_lookup_field
+    for name in (lookup, "Lead__c", "Portal_Id__c", "Portal_Name__c", SEND_ID_FIELD.name):
+        f = by_name.get(name.lower())
+        if f is None or not read_only(f):
+            continue
+        if name.lower() == lookup.lower():
+            c.add(f"access:{name}", "fail", f"{name} can be written",
+                  f"{name} is read-only for the connected user, so ThankView cannot link engagement to Contacts. "
+                  "Ask your Salesforce admin to give the “ThankView Integration” permission set Edit access to it.",
+                  guide_anchor=PERMISSION_SETS_ANCHOR)
+            problems.append((name, f"{name} is read-only for the connected user (field-level security)."))
+        else:
+            problems += _read_only_item(c, f"access:{name}", f"{name} can be written", f)
+    return problems
+
+
+def _check_blank_sources(c: Checklist, by_name: dict, mappings) -> None:
+    """A required field mapped to a source that is blank for some sends: those sends are not
+    synced (values.py), so say it before they pile up."""
+    for m in mappings:
+        f = by_name.get(m.target_field.lower())
+        blank = m.source in CAN_BE_BLANK or (m.source == "constant" and not (m.constant_value or "").strip())
+        if f is None or read_only(f) or not must_have_value(f) or not blank:
+            continue
+        c.add(f"blank:{f['name']}", "warn", f"{f['name']} always has a value",
+              f"Salesforce requires {f['name']}, but its source ({m.get_source_display()}) can be blank: sends "
+              f"without one are not synced. Map a source that is always filled, or ask your Salesforce admin to make "
+              f"{f['name']} optional.")
+
+
 def _check_required(c: Checklist, describe: dict, mappings, connection) -> list[str]:
-    """The fields Salesforce requires on create that nothing fills; returns their names."""
+    """The fields Salesforce requires on create that nothing fills; returns their names.
+    A Text Name is filled by the sync (campaign and recipient)."""
     mapped = {m.target_field.lower() for m in mappings}
+    for f in describe.get("fields", []):
+        if is_text_name(f) and is_required_on_create(f):
+            c.add("name", "ok", f"{f['name']} is a Text field: ThankView fills it with the campaign and the recipient")
     required = [
         f["name"] for f in describe.get("fields", [])
         if is_required_on_create(f) and f["name"].lower() not in mapped and f["name"] not in SYNC_OWNED
-        and f["name"].lower() != connection.contact_lookup_field.lower()
+        and f["name"].lower() != connection.contact_lookup_field.lower() and not is_text_name(f)
     ]
     if not required:
         c.add("required", "ok", "Every field Salesforce requires has a mapping")

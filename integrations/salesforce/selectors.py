@@ -20,9 +20,10 @@ from django.utils import timezone
 
 from engagement.models import EngagementEvent
 
-from ..models import SalesforceConnection, SalesforceRecord, SyncRun
+from ..models import SalesforceConnection, SalesforceRecord, SupportEvent, SyncRun
 from . import charts, matching, progress, records
 from .schedule import next_run_at
+from .values import BLANK_REQUIRED_CODE
 
 REASON_NO_MATCH = "no_match"
 REASON_INVALID_DONOR_ID = "invalid_donor_id"
@@ -33,6 +34,7 @@ REASONS = {
     REASON_REJECTED: "Salesforce rejected the record",
 }
 UNSYNCED_PAGE_SIZE = 50
+SUPPORT_HISTORY_SHOWN = 20
 
 
 def connection_for(portal) -> SalesforceConnection | None:
@@ -60,6 +62,11 @@ def recent_runs(*, portal, limit: int = 20):
 
 def last_run(*, portal) -> SyncRun | None:
     return SyncRun.objects.filter(portal=portal).exclude(outcome=SyncRun.Outcome.RUNNING).order_by("-started_at", "-id").first()
+
+
+def support_history(*, portal, limit: int = SUPPORT_HISTORY_SHOWN) -> list[SupportEvent]:
+    """What ThankView support did to this portal's sync, newest first (Sync health)."""
+    return list(SupportEvent.objects.filter(portal=portal).order_by("-at", "-id")[:limit])
 
 
 def record_totals(*, portal, org_id: str) -> dict:
@@ -116,6 +123,7 @@ def health_context(*, portal, connection: SalesforceConnection | None, reason: s
         "reasons": REASONS,
         "reason": reason,
         "connected": connected,
+        "support_history": support_history(portal=portal),
     }
     if connected:
         ctx.update(_health_of_org(portal=portal, connection=connection, reason=reason, page_number=page_number))
@@ -240,6 +248,8 @@ def _record_label(rec: SalesforceRecord, newer: bool) -> str:
         return rec.error_message
     if rec.status == S.UNMATCHED:
         return REASONS[reason_of(rec)] + "."
+    if rec.status == S.FAILED and rec.error_code == BLANK_REQUIRED_CODE:
+        return rec.error_message  # held back by ThankView (values.py): it names the field
     if rec.status == S.FAILED:
         return f"Salesforce rejected the record: {rec.error_code} {rec.error_message}".strip()
     return "Waiting for the next sync run."
@@ -253,6 +263,7 @@ def _record_detail(conn: SalesforceConnection, rec: SalesforceRecord, newer: boo
         "contact_id": rec.contact_id or None,
         "lead_id": rec.lead_id or None,
         "match_note": rec.match_note or None,
+        "value_note": rec.value_note or None,
         "donor_id_invalid": rec.donor_id_invalid,
         "last_synced_cutoff": rec.last_synced_cutoff.isoformat() if rec.last_synced_cutoff else None,
         "synced_at": rec.synced_at.isoformat() if rec.synced_at else None,

@@ -49,3 +49,47 @@
     viewing = false;
   });
 })();
+
+// Share panel: the Copy link button (shown only where this script runs) copies the page's
+// share link and says so; copying and the email link are reported as "shared" events.
+(function () {
+  "use strict";
+  var root = document.querySelector("[data-events-url]");
+  var button = document.querySelector("button[data-copy]");
+  var status = document.querySelector("[data-copy-status]");
+  var email = document.querySelector("[data-share-channel=email]");
+  if (!root) return;
+  var csrfInput = document.querySelector("input[name=csrfmiddlewaretoken]");
+
+  function reportShare(channel) {
+    fetch(root.getAttribute("data-events-url"), {
+      method: "POST",
+      credentials: "same-origin",
+      keepalive: true,
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrfInput ? csrfInput.value : "" },
+      body: JSON.stringify({ type: "shared", channel: channel }),
+    }).catch(function () {});
+  }
+
+  if (email) email.addEventListener("click", function () { reportShare("email"); });
+  if (!button) return;
+  var input = document.getElementById(button.getAttribute("data-copy"));
+  input.addEventListener("focus", function () { input.select(); });
+  button.hidden = false;
+  button.addEventListener("click", function () {
+    function copied() {
+      status.textContent = "Link copied. Paste it anywhere to share the video.";
+      reportShare("copy");
+    }
+    function manual() {
+      input.focus();
+      input.select();
+      status.textContent = "Press Ctrl+C (or ⌘+C) to copy the selected link.";
+    }
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(input.value).then(copied, manual);
+    } else {
+      manual();
+    }
+  });
+})();

@@ -236,13 +236,19 @@ def test_an_all_bad_batch_is_422_and_stores_nothing(api_a):
         (b'{"events": "opened"}', 400),
         (b'"just a string"', 400),
         (b"\xff\xfe", 400),
-        (json.dumps({"events": [{"send_id": 1, "type": "opened"}] * 1001}).encode(), 413),
     ],
 )
 def test_events_refuse_malformed_bodies(api_a, raw, status):
     r = api_a.post("/events", raw=raw)
     assert r.status_code == status
     assert "detail" in r.json()
+    assert EngagementEvent.objects.count() == 0
+
+
+def test_a_batch_over_the_limit_is_422_like_any_refused_batch(api_a):
+    r = api_a.post("/events", raw=json.dumps({"events": [{"send_id": 1, "type": "opened"}] * 1001}).encode())
+    assert r.status_code == 422
+    assert r.json() == {"stored": 0, "errors": [{"index": None, "reason": "A batch holds at most 1000 events; got 1001."}]}
     assert EngagementEvent.objects.count() == 0
 
 

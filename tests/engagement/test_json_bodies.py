@@ -117,3 +117,19 @@ def test_parser_limits_and_messages():
     assert (big.value.status, big.value.message) == (413, "The body is larger than 100 bytes.")
     with pytest.raises(jsonbody.BadJsonBody, match="not UTF-8"):
         jsonbody.parse(b'"\xff\xfe\xfa"')
+
+
+@pytest.mark.parametrize("when", ["2024-01-21T22:16:02+22:11", "2024-06-01T00:00:00-23:59"])
+def test_timestamps_with_offsets_postgresql_refuses_are_stored_in_utc(setup, when):
+    from datetime import datetime
+
+    send, headers = setup
+    body = {"events": [{"send_id": send.pk, "type": "opened", "occurred_at": when}]}
+    response = Client().post("/api/v1/events", json.dumps(body), content_type="application/json", headers=headers)
+    assert response.status_code == 200 and response.json()["stored"] == 1
+    assert EngagementEvent.objects.get().occurred_at == datetime.fromisoformat(when)
+    sends = {"recipients": [{"email": "off@example.org"}], "sent_at": when}
+    response = Client().post(f"/api/v1/campaigns/{send.campaign_id}/sends", json.dumps(sends),
+                             content_type="application/json", headers=headers)
+    assert response.status_code == 201
+    assert Send.objects.get(contact__email="off@example.org").sent_at == datetime.fromisoformat(when)

@@ -5,6 +5,7 @@ import pytest
 from integrations.models import SalesforceConnection
 from integrations.salesforce import errors
 from integrations.salesforce.client import RecordResult, SalesforceClient
+from tests.integrations.conftest import STRICT_ORG
 
 pytestmark = pytest.mark.django_db
 
@@ -97,8 +98,13 @@ def test_unreachable_host_is_unavailable(conn):
 
 def test_api_usage_is_parsed_and_persisted(conn):
     client = SalesforceClient(conn)
-    limits = client.limits()
-    assert limits["DailyApiRequests"]["Max"] == 15000
+    if STRICT_ORG:
+        # The strict org's user lacks View Setup: /limits is refused (budget.limits_or_none
+        # reads that as "unknown"), and the refusal still carries the usage header.
+        with pytest.raises(errors.PermissionDenied):
+            client.limits()
+    else:
+        assert client.limits()["DailyApiRequests"]["Max"] == 15000
     used, total = client.api_usage
     assert total == 15000 and used >= 1
     stored = SalesforceConnection.objects.get(pk=conn.pk)

@@ -49,7 +49,8 @@ def test_retarget_a_renamed_field(client_admin_a, connected_portal_a, sim):
         ({"target_field": "Nope__c", "source": "campaign.name"}, "ThankView__c has no field Nope__c"),
         ({"target_field": "Opened__c", "source": "campaign.name"}, "Opened__c already has a mapping"),
         ({"target_field": "Contact__c", "source": "contact.donor_id"}, "ThankView fills Contact__c itself"),
-        ({"target_field": "Name", "source": "campaign.name"}, "cannot be written"),
+        # A system field every org has read-only (Name would not do: a Text Name is writable).
+        ({"target_field": "CreatedDate", "source": "send.sent_at"}, "cannot be written"),
         ({"target_field": "bad name!", "source": "campaign.name"}, "Enter the field"),
         ({"target_field": "Extra__c", "source": "constant", "constant_value": ""}, "Enter the constant"),
     ],

@@ -34,7 +34,7 @@ def test_upload_then_the_result_appears_on_the_progress_page(login, live_server,
 
     tasks.import_contacts(queued[0])  # the worker runs the import
 
-    expect(status).to_have_text("Import finished: imported 2, updated 0, rejected 1.")
+    expect(status).to_have_text("Import finished: imported 2, updated 0, rejected 1 of 3 rows.")
     result = page.locator("[data-progress-result]")
     expect(result.get_by_role("row", name="3 nope “nope” is not a valid email address.")).to_be_visible()
     expect(result.get_by_text("Donor ID 1004422 imported but flagged invalid")).to_be_visible()

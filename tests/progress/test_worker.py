@@ -58,7 +58,7 @@ def test_a_real_worker_imports_an_uploaded_file(client_staff_a, portal_a, tmp_pa
         assert (job.created, job.rejected, job.total_rows) == (1200, 1, 1201)
         assert Contact.objects.filter(portal=portal_a).count() == 1200
         data = client_staff_a.get(f"/alpha/contacts/imports/{job.pk}/status.json").json()
-        assert data["label"] == "Import finished: imported 1200, updated 0, rejected 1."
+        assert data["label"] == "Import finished: imported 1200, updated 0, rejected 1 of 1201 rows."
         assert "Task contacts.tasks.import_contacts" in _dump(log)
     finally:
         _configure(app, **saved)

@@ -8,8 +8,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from engagement.models import Send
 from integrations.models import ResyncRequest, SalesforceConnection, SalesforceRecord, SyncRun
-from integrations.salesforce import budget
+from integrations.salesforce import estimate
 
 from .conftest import run_sync
 
@@ -74,19 +75,29 @@ def test_run_stops_at_the_org_reserve_with_its_own_reason(sync_conn, sim, make_s
     assert sim.records("ThankView__c") == []
 
 
+def _plans(n, *, known=0, donor_id=""):
+    return [
+        estimate.SendPlan(contact_id=i, donor_id=donor_id, email=f"p{i}@x.org", known=i < known, needs_match=i >= known,
+                          lead_linked=False, outcome_unknown=False)
+        for i in range(n)
+    ]
+
+
 def test_estimate_collections_and_bulk_follow_the_threshold(settings):
     settings.SALESFORCE_BULK_THRESHOLD = 2000
-    small = budget.estimate_calls(sends=150, to_match=0)
-    assert small.path == "collections" and small.calls == 1 + 1  # describe (no /limits), one collection call
-    fresh = budget.estimate_calls(sends=400, to_match=400)
-    assert fresh.path == "collections" and fresh.calls == 1 + 2 + 2 * 2  # two writes, two matching queries per batch
-    big = budget.estimate_calls(sends=100_000, to_match=0)
-    assert big.path == "bulk" and big.calls <= 30 and big.collections_calls == 1 + 500
-    # A first backfill: 10 prepare batches of 10,000, each matched in two /composite calls at most.
-    backfill = budget.estimate_calls(sends=100_000, to_match=100_000)
-    assert backfill.path == "bulk" and backfill.calls == 1 + 7 + 10 * 2
-    assert budget.estimate_calls(sends=2000, to_match=0).path == "collections"
-    assert budget.estimate_calls(sends=2001, to_match=0).path == "bulk"
+    small = estimate.estimate_calls(_plans(150, known=150))
+    assert small.path == "collections" and small.calls == 1 + 1  # the describe (a run never asks /limits), one collection call
+    # Two batches to match by email: per batch Contact by email, then Lead by email; one create each.
+    fresh = estimate.estimate_calls(_plans(400))
+    assert fresh.path == "collections" and fresh.calls == 1 + 2 * 2 + 2
+    # With Donor IDs: per batch the Donor ID lookup (the call the old formula missed), then
+    # the holders' emails on Contacts and on Leads.
+    donors = estimate.estimate_calls(_plans(400, donor_id="003000000000001AAA"))
+    assert donors.matching == 2 * 3 and donors.calls == 1 + 6 + 2
+    big = estimate.estimate_calls(_plans(100_000, known=100_000))
+    assert big.path == "bulk" and big.calls == 1 + 5 + 3 + 10  # one update job: 5 calls, 3 + 10 polls
+    assert estimate.estimate_calls(_plans(2000, known=2000)).path == "collections"
+    assert estimate.estimate_calls(_plans(2001, known=2001)).path == "bulk"
 
 
 def test_admin_resync_asks_for_confirmation_with_estimate_and_remaining_allocation(
@@ -106,7 +117,7 @@ def test_admin_resync_asks_for_confirmation_with_estimate_and_remaining_allocati
     assert resp.status_code == 200
     page = resp.content.decode()
     assert "Re-sync campaigns to Salesforce?" in page
-    expected = budget.estimate_calls(sends=3, to_match=3)
+    expected = estimate.connection_estimate(connection=sync_conn, sends=Send.objects.filter(campaign=campaign_a))
     assert f"<strong>{expected.calls}</strong> via sObject Collections" in page
     # /limits answered 15,000 - 1,234 - this call itself (it counts against the allocation); in
     # an org whose user lacks View Setup it is refused, and its answer's Sforce-Limit-Info
@@ -136,7 +147,7 @@ def test_admin_resync_estimate_switches_to_bulk_over_the_threshold(sync_conn, si
     for i in range(3):
         make_send(email=f"d{i}@x.org")
     resp = client.post(reverse("admin:engagement_campaign_changelist"), {"action": "resync_campaigns", "_selected_action": [campaign_a.pk]})
-    expected = budget.estimate_calls(sends=3, to_match=3, threshold=2)
+    expected = estimate.connection_estimate(connection=sync_conn, sends=Send.objects.filter(campaign=campaign_a))
     assert expected.path == "bulk"
     assert f"<strong>{expected.calls}</strong> via Bulk API 2.0" in resp.content.decode()
 
@@ -173,4 +184,4 @@ def test_admin_can_set_the_portal_cap(sync_conn, client):
     client.force_login(UserFactory(email="s4@thankview.example", is_staff=True, is_superuser=True))
     url = reverse("admin:integrations_salesforceconnection_change", args=[sync_conn.pk])
     page = client.get(url).content.decode()
-    assert 'name="api_cap_percent"' in page and 'value="50"' in page
+    assert 'value="set_api_cap"' in page  # the action that changes it, behind its confirmation page

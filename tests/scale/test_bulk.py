@@ -35,7 +35,7 @@ def _seed_people(sim):
 
 
 def _data_set(make_send, portal):
-    """Sends covering the matching rules, the event types, a failing row and an unmatched one."""
+    """Sends covering the matching rules, the event types, a value cut to fit and an unmatched one."""
     long_video = Campaign.objects.create(
         portal=portal, name="Too long video URL", video_url="https://videos.example.org/" + "v" * 300 + ".mp4"
     )
@@ -46,7 +46,7 @@ def _data_set(make_send, portal):
         make_send(email="twin@x.org", events=["downloaded", "shared"]),  # two Contacts share the email
         make_send(email="lead@x.org", events=["unsubscribed"]),  # Lead by email
         make_send(email="nobody@x.org", events=["opened"]),  # no match: not written
-        make_send(email="jane@x.org", campaign=long_video, events=["opened"]),  # STRING_TOO_LONG per row
+        make_send(email="jane@x.org", campaign=long_video, events=["opened"]),  # cut to 255, noted
     ]
     for i in range(6):  # enough rows that the Bulk path has more than one of each kind
         sends.append(make_send(email="rick@x.org", events=["opened"] * (i % 3)))
@@ -79,7 +79,8 @@ def _record_states(sends, org_id):
     out = {}
     for s in sends:
         r = SalesforceRecord.objects.get(send=s, org_id=org_id)
-        out[s.pk] = (r.status, r.error_code, r.error_message, r.error_fields, bool(r.record_id), r.match_method)
+        out[s.pk] = (r.status, r.error_code, r.error_message, r.error_fields, bool(r.record_id), r.match_method,
+                     r.value_note)
     return out
 
 
@@ -122,14 +123,15 @@ def test_bulk_and_collections_write_the_same_records(
 
     for field in ("outcome", "due", "created", "updated", "unmatched", "failed", "invalid_donor_ids"):
         assert getattr(run_a, field) == getattr(run_b, field), field
-    assert run_b.created == len(sends) - 2 and run_b.unmatched == 1 and run_b.failed == 1
+    assert run_b.created == len(sends) - 1 and run_b.unmatched == 1 and run_b.failed == 0
     a, b = _comparable(sim), _comparable(sim_sandbox)
-    assert len(a) == len(sends) - 2
+    assert len(a) == len(sends) - 1
     assert a == b
-    # Per-row failures and matches land on the sends the same way.
+    # Values cut to fit and matches land on the sends the same way.
     assert _record_states(sends, org_a) == _record_states(sends, conn.org_id)
-    failed = SalesforceRecord.objects.get(send=sends[6], org_id=conn.org_id)
-    assert failed.status == "failed" and failed.error_code == "STRING_TOO_LONG" and failed.error_fields == ["Video_Url__c"]
+    cut = SalesforceRecord.objects.get(send=sends[6], org_id=conn.org_id)
+    assert cut.status == "synced" and cut.value_note == "Video_Url__c cut to 255 characters"
+    assert a[sends[6].landing_url]["Video_Url__c"] == sends[6].campaign.video_url[:255]
 
     # A re-sync with newer activity: an update job in org B, updates by id in org A.
     later = timezone.now() + timedelta(hours=2)
@@ -144,7 +146,7 @@ def test_bulk_and_collections_write_the_same_records(
     for campaign in {s.campaign for s in sends}:
         support.campaign_resync(campaign=campaign)
     run_a2 = run_sync(portal_a, now=later)
-    assert run_a2.updated == run_b2.updated == len(sends) - 2  # the failing row and the unmatched one are not
+    assert run_a2.updated == run_b2.updated == len(sends) - 1  # the unmatched one is not
     a, b = _comparable(sim), _comparable(sim_sandbox)
     assert a == b
     assert all(r["CTA_Clicked__c"] for url, r in a.items() if url in {s.landing_url for s in sends[:2]})

@@ -86,3 +86,20 @@ def test_bulk2_update_leaves_empty_cells_alone_and_na_clears(ctl, sf):
     assert result["numberRecordsFailed"] == 0
     rec = ctl.get("ThankView__c", rec_id)
     assert (rec["Event_Name__c"], rec["Text_Reply__c"], rec["Views__c"]) == ("Gala", None, 3.0)
+
+
+def test_upload_larger_than_the_limit_in_bytes_is_refused(ctl, sim, token, http):
+    """The limit counts bytes: 40 "é" are 40 characters but 80 bytes of UTF-8."""
+    ctl.config(bulk_max_upload_bytes=100)
+    headers = {"Authorization": f"Bearer {token['access_token']}"}
+    base = f"{sim.url}/services/data/v59.0/jobs/ingest"
+    job = http.post(base, json={"object": "Contact", "operation": "insert", "lineEnding": "LF"}, headers=headers).json()
+    body = "LastName\n" + "é" * 40 + "\n"  # 50 characters, 90 bytes
+    ok = http.put(f"{base}/{job['id']}/batches", data=body.encode(), headers={**headers, "Content-Type": "text/csv"})
+    assert ok.status_code == 201
+    big = "LastName\n" + "é" * 50 + "\n"  # 60 characters, 110 bytes
+    job2 = http.post(base, json={"object": "Contact", "operation": "insert", "lineEnding": "LF"}, headers=headers).json()
+    refused = http.put(f"{base}/{job2['id']}/batches", data=big.encode(), headers={**headers, "Content-Type": "text/csv"})
+    assert refused.status_code == 400
+    assert refused.json() == [{"errorCode": "INVALIDBATCH",
+                               "message": "InvalidBatch : The upload is 110 bytes; the limit is 100 bytes"}]

@@ -19,17 +19,25 @@ def cmd(*args):
     return out.getvalue()
 
 
-def test_enable_pause_status_commands(connected_portal_a, sim):
+@pytest.fixture
+def by(db):
+    """The staff user a changing command names with --by."""
+    from tests.factories import UserFactory
+
+    return UserFactory(email="support@thankview.example", is_staff=True).email
+
+
+def test_enable_pause_status_commands(connected_portal_a, sim, by):
     conn = connected_portal_a.salesforce_connection
     assert not conn.sync_enabled
-    assert "sync enabled" in cmd("salesforce", "enable", "alpha")
+    assert "sync enabled" in cmd("salesforce", "enable", "alpha", "--by", by)
     conn.refresh_from_db()
     first = conn.sync_enabled_at
     assert conn.sync_enabled and first is not None
-    assert "paused" in cmd("salesforce", "pause", "alpha")
+    assert "paused" in cmd("salesforce", "pause", "alpha", "--by", by)
     conn.refresh_from_db()
     assert not conn.sync_enabled
-    cmd("salesforce", "enable", "alpha")
+    cmd("salesforce", "enable", "alpha", "--by", by)
     conn.refresh_from_db()
     assert conn.sync_enabled_at == first  # re-enabling after a pause resumes, it does not skip
     out = cmd("salesforce", "status", "alpha")
@@ -78,31 +86,31 @@ def test_beat_schedule_created_by_migration():
     assert task.interval.every == settings.SALESFORCE_SYNC_INTERVAL_SECONDS and task.interval.period == "seconds"
 
 
-def test_resync_campaign_command_syncs_sends_from_before_enable(sync_conn, sim, make_send, campaign_a):
+def test_resync_campaign_command_syncs_sends_from_before_enable(sync_conn, sim, make_send, campaign_a, by):
     sim.seed("Contact", [{"LastName": "Doe", "Email": "jane@x.org"}])
     old = make_send(email="jane@x.org", sent_at=sync_conn.sync_enabled_at - timedelta(days=30), events=["opened"])
     assert run_sync(sync_conn.portal).due == 0
-    out = cmd("salesforce", "resync", "alpha", "--campaign", str(campaign_a.pk))
+    out = cmd("salesforce", "resync", "alpha", "--campaign", str(campaign_a.pk), "--by", by)
     assert "1 send(s)" in out
     run = run_sync(sync_conn.portal)
     assert run.created == 1
     rec = record_of(old)
     assert rec.record_id and rec.resync_requested_at is None
     # Re-syncing a synced campaign updates the same record, never a second one.
-    cmd("salesforce", "resync", "alpha", "--campaign", str(campaign_a.pk))
+    cmd("salesforce", "resync", "alpha", "--campaign", str(campaign_a.pk), "--by", by)
     run = run_sync(sync_conn.portal)
     assert (run.created, run.updated) == (0, 1)
     assert len(sim.records("ThankView__c")) == 1
 
 
-def test_resync_command_refuses_another_portals_campaign(sync_conn, portal_b):
+def test_resync_command_refuses_another_portals_campaign(sync_conn, portal_b, by):
     from django.core.management.base import CommandError
 
     from engagement.models import Campaign
 
     other = Campaign.objects.create(portal=portal_b, name="B", video_url="https://v.example.org/b.mp4")
     with pytest.raises(CommandError):
-        cmd("salesforce", "resync", "alpha", "--campaign", str(other.pk))
+        cmd("salesforce", "resync", "alpha", "--campaign", str(other.pk), "--by", by)
 
 
 def test_admin_actions_enable_and_resync(connected_portal_a, sim, make_send, campaign_a, client):
@@ -113,7 +121,7 @@ def test_admin_actions_enable_and_resync(connected_portal_a, sim, make_send, cam
     conn = connected_portal_a.salesforce_connection
     resp = client.post(
         reverse("admin:integrations_salesforceconnection_changelist"),
-        {"action": "enable_sync", "_selected_action": [conn.pk]},
+        {"action": "enable_sync", "_selected_action": [conn.pk], "confirm": "yes"},
     )
     assert resp.status_code == 302
     conn.refresh_from_db()
@@ -131,26 +139,23 @@ def test_admin_actions_enable_and_resync(connected_portal_a, sim, make_send, cam
     assert client.get(reverse("admin:integrations_syncrun_changelist")).status_code == 200
 
 
-def test_admin_change_form_enable_fixes_sync_enabled_at_once(connected_portal_a, client):
+def test_admin_enable_after_pause_keeps_the_first_enable(connected_portal_a, client):
     from tests.factories import UserFactory
 
     client.force_login(UserFactory(email="support2@thankview.example", is_staff=True, is_superuser=True))
     conn = connected_portal_a.salesforce_connection
-    url = reverse("admin:integrations_salesforceconnection_change", args=[conn.pk])
-    form = {
-        "api_cap_percent": conn.api_cap_percent, "contact_lookup_field": conn.contact_lookup_field,
-        "contact_object": conn.contact_object, "contact_email_field": conn.contact_email_field,
-    }
-    assert client.post(url, {**form, "sync_enabled": "on"}).status_code == 302
-    conn.refresh_from_db()
+    url = reverse("admin:integrations_salesforceconnection_changelist")
+
+    def act(action):
+        assert client.post(url, {"action": action, "_selected_action": [conn.pk], "confirm": "yes"}).status_code == 302
+        conn.refresh_from_db()
+
+    act("enable_sync")
     first = conn.sync_enabled_at
-    assert conn.sync_enabled is True
-    assert first is not None
-    assert client.post(url, form).status_code == 302  # unticked: paused
-    conn.refresh_from_db()
+    assert conn.sync_enabled is True and first is not None
+    act("pause_sync")
     assert conn.sync_enabled is False
-    assert client.post(url, {**form, "sync_enabled": "on"}).status_code == 302
-    conn.refresh_from_db()
+    act("enable_sync")
     assert conn.sync_enabled is True
     assert conn.sync_enabled_at == first  # re-enabling after a pause resumes, it does not skip
 

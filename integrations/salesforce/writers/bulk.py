@@ -42,6 +42,7 @@ from .. import dedupe, due, records
 from ..batch import batch_write, owned_fields
 from ..client import chunks
 from ..context import RunContext
+from ..schema import read_only
 from .base import Batch, BatchResult, Writer
 from .bulk_jobs import JOB_CALLS, run_job, settle_open_jobs
 from .collections import CollectionsWriter, write_batch
@@ -54,7 +55,10 @@ PREPARE_BATCH = 2000  # sends prepared per batch_write call
 MATCH_WINDOW = 10_000
 # Salesforce takes up to 150 MB per job upload; simple-salesforce cuts at 100 MB (§2.9).
 MAX_JOB_BYTES = 100 * 1024 * 1024
-NA = "#N/A"  # Bulk CSV: set the field to null (an empty cell leaves it unchanged)
+# Bulk CSV: "Empty field values are ignored when you update records. To set a field value to
+# null, use a field value of #N/A" (Bulk API 2.0 Developer Guide, "Valid CSV Record Rows").
+# So a blank value is #N/A, never an empty cell: the record ends as Collections writes it.
+NA = "#N/A"
 
 
 class BulkWriter(Writer):
@@ -110,8 +114,8 @@ class BulkWriter(Writer):
 
 
 def _cell(value) -> str:
-    """A JSON value of ``mapping.build_values`` as a Bulk CSV cell."""
-    if value is None:
+    """A JSON value of ``mapping.build_values`` as a Bulk CSV cell (blank → ``#N/A``)."""
+    if value is None or value == "":
         return NA
     if value is True:
         return "true"
@@ -141,6 +145,17 @@ class SpooledJob:
         self.writer = csv.writer(self.text, lineterminator="\n")
         self.writer.writerow(self.columns)
 
+    def row_bytes(self, row: dict) -> int:
+        """The row's size in the upload: UTF-8 bytes, not characters (Salesforce's limit is in
+        bytes, "Bulk API and Bulk API 2.0 Limits and Allocations"), with its commas, line end
+        and the quotes csv adds around a cell that needs them."""
+        size = len(self.columns)  # commas and the line end
+        for value in row.values():
+            size += len(value.encode("utf-8"))
+            if any(ch in value for ch in ',"\n\r'):
+                size += 2 + value.count('"')
+        return size
+
     def row_of(self, values: dict) -> dict:
         return {c: _cell(values[c]) if c in values else "" for c in self.columns}
 
@@ -148,12 +163,20 @@ class SpooledJob:
         return "\x1f".join(row.get(c, "") for c in self.key)
 
 
+def _read_only_fields(ctx: RunContext) -> set[str]:
+    """Lower-cased names of the fields the user may not both create and update: never a
+    column (Salesforce refuses a row that names one, even empty)."""
+    return {name for name, info in ctx.field_infos.items() if read_only(info)}
+
+
 def _columns(ctx: RunContext) -> list[str]:
-    """The mapped fields and the sync's own, once each, and only those describe knows."""
+    """The mapped fields and the sync's own, once each, and only those describe knows and
+    the user may write."""
     known = {k.lower() for k in ctx.field_types} if ctx.field_types else None
+    skip = _read_only_fields(ctx)
     cols, seen = [], set()
     for c in [*(m.target_field for m in ctx.mappings), *owned_fields(ctx)]:
-        if c.lower() in seen or (known is not None and c.lower() not in known):
+        if c.lower() in seen or c.lower() in skip or (known is not None and c.lower() not in known):
             continue
         seen.add(c.lower())
         cols.append(c)
@@ -169,6 +192,7 @@ class _Spool:
         self.leftovers: list = []  # insert items whose key repeats another's: Collections
         self._open: dict[str, SpooledJob] = {}
         self.columns = _columns(ctx)
+        self.read_only = _read_only_fields(ctx)
         if "Url__c" in self.columns:
             self.insert_key = ["Url__c"]  # the send's own landing-page URL: unique per send
         else:
@@ -194,13 +218,14 @@ class _Spool:
         return SpooledJob("insert", self.columns, key=self.insert_key)
 
     def _write(self, job: SpooledJob, values: dict) -> None:
+        values = {k: v for k, v in values.items() if k in job.columns or k.lower() not in self.read_only}
         unknown = set(values) - set(job.columns)
         if unknown:
             raise ValueError(f"Bulk job has no column for {sorted(unknown)}")  # a bug, not data
         row = job.row_of(values)
         job.writer.writerow([row[c] for c in job.columns])
         job.rows += 1
-        job.bytes += sum(len(v) + 1 for v in row.values()) + 2  # approximate, for the 100 MB cut
+        job.bytes += job.row_bytes(row)
 
     def add(self, batch: Batch) -> None:
         creates = []
