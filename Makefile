@@ -4,12 +4,14 @@ PYTHON  ?= python3
 PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
 
-# Test services: the machine's PostgreSQL and Redis (override to point elsewhere).
-TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/thankview
-TEST_REDIS_URL    ?= redis://127.0.0.1:6379/15
+# Test services: TEST_DATABASE_URL / TEST_REDIS_URL when given, else the machine's PostgreSQL
+# (127.0.0.1:5432) and Redis (127.0.0.1:6379) when they answer, else embedded ones for the
+# session (devservices/pytest_plugin.py). The pytest header says which were used.
+TEST_DATABASE_URL ?=
+TEST_REDIS_URL    ?=
 PYTEST_ARGS       ?=
 
-.PHONY: run test test-strict install bench lint clean sf-validate
+.PHONY: run sfsim-stop sfsim-start test test-strict install bench lint clean sf-validate
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,16 +21,23 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Embedded defaults: SQLite, filesystem Celery broker, local Salesforce simulator.
+# The demo: embedded PostgreSQL and Redis with their data in .data/ (devservices/, kept across
+# restarts; DATABASE_URL, CELERY_BROKER_URL, CACHE_URL override), and the Salesforce simulator.
 run: export DEBUG = true
 run: export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 run: $(STAMP)
-	$(PY) manage.py migrate --noinput
-	$(PY) manage.py seed_demo
-	@echo "Starting web (http://127.0.0.1:8000), Celery worker + beat and the Salesforce simulator. Ctrl-C stops them."
-	$(VENV)/bin/honcho start
+	$(PY) -m devservices run -- sh -c '\
+	  python manage.py migrate --noinput && python manage.py seed_demo && \
+	  echo "Starting web (http://127.0.0.1:8000), Celery worker + beat and the Salesforce simulator. Ctrl-C stops them." && \
+	  exec honcho start'
 
-test: export DATABASE_URL = $(TEST_DATABASE_URL)
+# Stop / start the simulator alone while `make run` runs (the portal then shows "Unable to connect").
+sfsim-stop: $(STAMP)
+	$(PY) -m sfsim.keeper stop
+sfsim-start: $(STAMP)
+	$(PY) -m sfsim.keeper start
+
+test: export TEST_DATABASE_URL := $(TEST_DATABASE_URL)
 test: export TEST_REDIS_URL := $(TEST_REDIS_URL)
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
@@ -56,4 +65,5 @@ sf-validate:
 	bash salesforce/scripts/validate.sh
 
 clean:
-	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm .celery .sfsim staticfiles .pytest_cache .pytest_media
+	rm -rf $(VENV) .sfsim staticfiles .pytest_cache .pytest_media
+	@echo "The demo's data stays in .data/ (rm -rf .data to start afresh)."

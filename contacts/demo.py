@@ -5,7 +5,8 @@ import random
 import unicodedata
 
 from . import salesforce_ids, services
-from .selectors import invalid_donor_id_count
+from .models import normalize_email
+from .selectors import contacts_by_email, invalid_donor_id_count
 
 FIRST = [
     "Olivia", "Liam", "Emma", "Noah", "Amelia", "Oliver", "Sophia", "Elijah", "Isabella", "Lucas",
@@ -56,8 +57,12 @@ def rows(count=60, seed=7):
 
 
 def seed(*, portal, user=None):
-    result = services.contact_upsert_many(portal=portal, rows=rows())
+    """Add the demo contacts the portal does not have (by email); never touch one it has, so
+    a Donor ID fixed or a name changed in the demo survives the next `make run`."""
+    demo = rows()
+    known = set(contacts_by_email(portal=portal, emails=[r["email"] for r in demo]))
+    result = services.contact_upsert_many(portal=portal, rows=[r for r in demo if normalize_email(r["email"]) not in known])
     return (
-        f"{result.created} contacts added, {result.updated + result.unchanged} refreshed; "
+        f"{result.created} contacts added, {len(known)} already there; "
         f"{invalid_donor_id_count(portal=portal)} with an invalid Donor ID"
     )

@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from thankview.text import one_line
 
-from . import csv_io
+from . import csv_io, salesforce_ids
 from .models import (
     Contact,
     ContactImport,
@@ -36,7 +36,7 @@ from .models import (
     normalize_email,
     search_text_for,
 )
-from .selectors import contacts_by_email
+from .selectors import contacts_by_email, donor_id_holders
 
 logger = logging.getLogger(__name__)
 
@@ -175,12 +175,29 @@ def _rows_check(rows, result, *, progress=None):
     return accepted
 
 
+def _donor_id_shared_warnings(*, portal, accepted, result):
+    """Warn, by line, of a valid Donor ID that another contact of the portal (or an earlier row)
+    already has. The row is still imported: both contacts then match one Salesforce record."""
+    checks = {norm: salesforce_ids.check(data["donor_id"]) for norm, data in accepted.items() if data["donor_id"]}
+    ids = {norm: check.id18 for norm, check in checks.items() if check.ok}
+    holders = donor_id_holders(portal=portal, id18s=set(ids.values()))
+    first_in_file = {}
+    for norm, id18 in ids.items():
+        other = next((e for e in holders.get(id18, []) if e != norm), None) or first_in_file.get(id18)
+        first_in_file.setdefault(id18, norm)
+        if other:
+            data = accepted[norm]
+            message = f"Donor ID {data['donor_id']} is already used by {other}: both contacts will match the same Salesforce record."
+            result.warnings.append(RowProblem(data["line"], data["email"], message))
+
+
 def _contacts_write(*, portal, accepted, result, progress=None):
     """Steps 2-4 of ``contact_upsert_many``; the caller owns the transaction.
 
     ``progress(written, to_write)`` is called before the first batch and after each one.
     """
     existing = contacts_by_email(portal=portal, emails=accepted)
+    _donor_id_shared_warnings(portal=portal, accepted=accepted, result=result)
 
     now = timezone.now()
     to_write = []
@@ -451,8 +468,6 @@ class _SideConnection:
     own connection would stay invisible to the page until the very end. This connection
     commits each count at once; the page labels it "written, saved together at the end",
     never "imported", and a rollback turns the job into "failed: nothing was imported".
-    Only on PostgreSQL: SQLite allows one writer at a time (the import's transaction holds
-    it), so there the page shows an indeterminate bar while saving.
     """
 
     def __init__(self):
@@ -460,7 +475,7 @@ class _SideConnection:
         self.ready = False
         # Inside an outer transaction (an eager task in a request, a test) the job row may be
         # uncommitted or locked by our own connection: a second connection would wait on us.
-        if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        if not connection.in_atomic_block:
             self.conn = connections.create_connection(DEFAULT_DB_ALIAS)
 
     def execute(self, sql, params):

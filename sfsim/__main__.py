@@ -14,7 +14,27 @@ import signal
 import sys
 import threading
 
+from . import ids
 from .server import start
+
+
+def seed_org(control, seed: dict, *, source: str) -> None:
+    """Load ``{object: [records]}``; a record whose Id came earlier is skipped with a warning.
+
+    Salesforce IDs are unique, so the second record could never exist; the portal's data may
+    still name one ID twice (two contacts with one Donor ID), and that must not stop the demo.
+    """
+    for obj, records in seed.items():
+        seen, kept = set(), []
+        for n, record in enumerate(records, start=1):
+            rec_id = ids.to18(record["Id"]) if record.get("Id") else None
+            if rec_id is not None and rec_id in seen:
+                print(f"Warning: skipped {obj} record {n} of {source}: Id {record['Id']} is already seeded", flush=True)
+                continue
+            seen.add(rec_id)
+            kept.append(record)
+        control.seed(obj, kept)
+        print(f"Seeded {len(kept)} {obj} record(s) from {source}", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,10 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     sim = start(port=args.port, host=args.host, cert_dir=args.cert_dir, latency_ms=args.latency_ms, verbose=args.verbose)
     cfg = sim.org.config
     if seed:
-        control = sim.control()
-        for obj, records in seed.items():
-            control.seed(obj, records)
-            print(f"Seeded {len(records)} {obj} record(s) from {args.seed}", flush=True)
+        seed_org(sim.control(), seed, source=args.seed)
     print(f"sfsim listening on {sim.url}", flush=True)
     print(f"CA bundle: {sim.ca_path}", flush=True)
     print(f"OAuth client id: {cfg['client_id']}  secret: {cfg['client_secret']}", flush=True)

@@ -11,7 +11,7 @@ import os
 import subprocess
 import sys
 from contextlib import contextmanager
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from django.conf import settings
 
@@ -27,8 +27,11 @@ def redis_broker(db: int) -> str:
 
 
 def db_url() -> str:
+    """The test database as a ``DATABASE_URL`` for a subprocess (TCP, or the embedded server's socket)."""
     db = settings.DATABASES["default"]
     auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
+    if db["HOST"].startswith("/"):  # a unix socket folder, in the form django-environ reads
+        return f"postgres://{auth}@/{quote(db['HOST'])}/{db['NAME']}"
     return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 

@@ -2,9 +2,10 @@
 
 Every setting that can change between deployments is read here, once, through one
 django-environ ``Env`` with strict parsing: a malformed boolean or integer is an error
-at start-up, not a silent default. The defaults are the *embedded* ones used by
-``make run`` on a fresh machine: a SQLite file, a Celery broker on the filesystem and
-the local Salesforce simulator. Production sets the variables listed in README.md.
+at start-up, not a silent default. ``make run`` and ``make test`` supply the database and Redis
+URLs (embedded servers when the machine has none, see devservices/), and with no Salesforce
+app configured the portal talks to the local simulator. Production sets the variables listed
+in README.md.
 """
 
 import base64
@@ -109,19 +110,16 @@ TEMPLATES = [
     },
 ]
 
-# DATABASE_URL: e.g. postgres://user:pass@host:5432/name. Default: a SQLite file.
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+# DATABASE_URL: PostgreSQL, e.g. postgres://user:pass@host:5432/name (the only database the
+# code supports: the sync lock, the search index and the bulk writes are PostgreSQL's).
+# Development (DEBUG) defaults to the demo's embedded server, over its socket in .data/postgres,
+# which `make run` starts.
+if DEBUG:
+    DATABASES = {"default": env.db("DATABASE_URL", default=f"postgres://postgres@/{BASE_DIR / '.data' / 'postgres'}/thankview")}
+else:
+    DATABASES = {"default": env.db("DATABASE_URL")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # `make run`: the web process and the Celery worker share one SQLite file. IMMEDIATE
-    # transactions take the write lock up front and wait (timeout, seconds) instead of failing
-    # with "database is locked" when a read transaction tries to upgrade; WAL lets the progress
-    # pages read while an import's transaction writes.
-    # https://docs.djangoproject.com/en/5.2/ref/databases/#database-is-locked-errors
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"transaction_mode": "IMMEDIATE", "timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"}
-    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # CACHE_URL: rate limits and short-lived state. Use redis://... when several processes
@@ -205,19 +203,8 @@ if not FIELD_ENCRYPTION_KEYS:
         base64.urlsafe_b64encode(hashlib.sha256(SECRET_KEY.encode()).digest()).decode()
     ]
 
-# Celery. CELERY_BROKER_URL defaults to kombu's filesystem transport, which needs no
-# server; production uses redis://.
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
-CELERY_FILESYSTEM_DIR = BASE_DIR / ".celery"
-if CELERY_BROKER_URL.startswith("filesystem://"):
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(CELERY_FILESYSTEM_DIR / "queue"),
-        "data_folder_out": str(CELERY_FILESYSTEM_DIR / "queue"),
-        "processed_folder": str(CELERY_FILESYSTEM_DIR / "processed"),
-        # Broadcast (worker control) messages; kombu's default is ./control in the cwd.
-        "control_folder": str(CELERY_FILESYSTEM_DIR / "control"),
-        "store_processed": False,
-    }
+# Celery. CELERY_BROKER_URL: a Redis server (`make run` starts an embedded one).
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="redis://127.0.0.1:6379/0")
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True

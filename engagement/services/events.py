@@ -48,13 +48,12 @@ def event_record_by_token(*, token, type, data=None):
     now = timezone.now()
     events, sends = EngagementEvent._meta.db_table, Send._meta.db_table
     with transaction.atomic(), connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # Asynchronous commit: this transaction does not wait for its WAL flush, which
-            # otherwise dominates the request (about 5 ms per open on the dev machine's disk).
-            # A crash of the database server can lose the last fraction of a second of opens,
-            # never corrupt anything; for a tracking pixel that is the right trade.
-            # https://www.postgresql.org/docs/current/wal-async-commit.html
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        # Asynchronous commit: this transaction does not wait for its WAL flush, which
+        # otherwise dominates the request (about 5 ms per open on the dev machine's disk).
+        # A crash of the database server can lose the last fraction of a second of opens,
+        # never corrupt anything; for a tracking pixel that is the right trade.
+        # https://www.postgresql.org/docs/current/wal-async-commit.html
+        cursor.execute("SET LOCAL synchronous_commit TO OFF")
         cursor.execute(
             f"INSERT INTO {events} (send_id, type, occurred_at, received_at, data) "
             f"SELECT id, %s, %s, %s, %s FROM {sends} WHERE token = %s",

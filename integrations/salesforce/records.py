@@ -158,7 +158,7 @@ def save_records(records: list[SalesforceRecord]) -> None:
     """Write rows: new rows in one INSERT, known rows in one UPDATE.
 
     Django's ``bulk_update`` builds a CASE expression per column and row, which costs about
-    1.7 s of Python per 200 rows (measured, benchmarks/README.md); on PostgreSQL one
+    1.7 s of Python per 200 rows (measured, benchmarks/README.md); PostgreSQL's
     ``UPDATE ... FROM (VALUES ...)`` does the same in milliseconds.
     """
     now = timezone.now()
@@ -166,12 +166,6 @@ def save_records(records: list[SalesforceRecord]) -> None:
         r.updated_at = now
     new = [r for r in records if r.pk is None]
     known = [r for r in records if r.pk is not None]
-    if db_connection.vendor != "postgresql":
-        if new:
-            SalesforceRecord.objects.bulk_create(new, update_conflicts=True, unique_fields=["send", "org_id"], update_fields=_NAMES)
-        if known:
-            SalesforceRecord.objects.bulk_update(known, _NAMES)
-        return
     if new:
         _insert(new)
     if known:

@@ -35,7 +35,7 @@ from __future__ import annotations
 import logging
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db import connection as db_connection
 from django.utils import timezone
@@ -59,8 +59,6 @@ log = logging.getLogger(__name__)
 
 # Advisory-lock namespace (first key of pg_try_advisory_lock(int, int)): "TVsy".
 LOCK_NAMESPACE = 0x54567379
-# Without PostgreSQL, a "running" SyncRun younger than this holds the lock.
-FALLBACK_LOCK_SECONDS = 3 * 3600
 # A long run persists the client's API usage at most this often (each is a committed UPDATE).
 USAGE_PERSIST_SECONDS = 10.0
 
@@ -115,28 +113,21 @@ def sync_portal_run(*, portal, trigger: str = "beat", now: datetime | None = Non
 def portal_lock(portal_id: int):
     """Hold the portal's sync lock for the block; yields False if another run holds it.
 
-    PostgreSQL: a session-level advisory lock on this thread's database connection. It
-    needs no table and no long transaction, and dies with the connection, so a killed worker
-    never leaves a stale lock. Other databases (SQLite in ``make run``): a "running"
-    SyncRun younger than FALLBACK_LOCK_SECONDS counts as the lock (good enough for one
-    development machine).
+    A session-level PostgreSQL advisory lock on this thread's database connection. It needs
+    no table and no long transaction, and dies with the connection, so a killed worker never
+    leaves a stale lock.
     """
-    if db_connection.vendor == "postgresql":
-        with db_connection.cursor() as cur:
-            cur.execute("SELECT pg_try_advisory_lock(%s, %s)", [LOCK_NAMESPACE, portal_id])
-            acquired = cur.fetchone()[0]
-        if not acquired:
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            with db_connection.cursor() as cur:
-                cur.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_NAMESPACE, portal_id])
+    with db_connection.cursor() as cur:
+        cur.execute("SELECT pg_try_advisory_lock(%s, %s)", [LOCK_NAMESPACE, portal_id])
+        acquired = cur.fetchone()[0]
+    if not acquired:
+        yield False
         return
-    horizon = timezone.now() - timedelta(seconds=FALLBACK_LOCK_SECONDS)
-    busy = SyncRun.objects.filter(portal_id=portal_id, outcome=Outcome.RUNNING, started_at__gt=horizon).exists()
-    yield not busy
+    try:
+        yield True
+    finally:
+        with db_connection.cursor() as cur:
+            cur.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_NAMESPACE, portal_id])
 
 
 # --- one run ----------------------------------------------------------------------------
@@ -163,11 +154,10 @@ def _run(conn: SalesforceConnection, *, trigger: str, now: datetime | None) -> S
 
 def _start(conn: SalesforceConnection, *, trigger: str, started: datetime) -> RunContext:
     """Step 3: the run's record and context."""
-    if db_connection.vendor == "postgresql":
-        # We hold the lock, so any "running" run of this portal died with its worker.
-        SyncRun.objects.filter(portal=conn.portal, outcome=Outcome.RUNNING).update(
-            outcome=Outcome.ABANDONED, finished_at=started
-        )
+    # We hold the lock, so any "running" run of this portal died with its worker.
+    SyncRun.objects.filter(portal=conn.portal, outcome=Outcome.RUNNING).update(
+        outcome=Outcome.ABANDONED, finished_at=started
+    )
     cutoff = cutoff_for(started)
     run = SyncRun.objects.create(
         portal=conn.portal, org_id=conn.org_id, trigger=trigger, started_at=started, cutoff=cutoff

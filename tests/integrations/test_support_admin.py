@@ -3,15 +3,19 @@ action first shows a confirmation page and changes nothing; confirmed, it writes
 ``LogEntry`` per object with a readable message and a line in the portal's sync history,
 which the portal's Sync health page shows. A non-staff portal admin gets none of it."""
 
+from html import unescape
+
 import pytest
 import requests
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.urls import reverse
+from django.utils.html import strip_tags
 
 from engagement.models import Campaign
 from integrations.models import ResyncRequest, SalesforceConnection, SalesforceRecord, SupportEvent
 from tests.factories import UserFactory
+from thankview.dates import local_text
 
 pytestmark = pytest.mark.django_db
 
@@ -46,7 +50,9 @@ def _history(portal):
 
 
 def _health(client_admin_a, portal):
-    return client_admin_a.get(reverse("integrations:sync_health", args=[portal.slug])).content.decode()
+    """The Sync health page's text (dates are <time> elements)."""
+    page = client_admin_a.get(reverse("integrations:sync_health", args=[portal.slug])).content.decode()
+    return unescape(strip_tags(page))
 
 
 def test_enable_asks_first_then_logs_both_histories(support_client, conn, client_admin_a):
@@ -67,7 +73,7 @@ def test_enable_asks_first_then_logs_both_histories(support_client, conn, client
     assert _history(conn.portal) == [("enabled", "Sync enabled by ThankView support")]
     at = SupportEvent.objects.get(portal=conn.portal).at
     health = _health(client_admin_a, conn.portal)
-    assert f"Sync enabled by ThankView support on {at:%b %-d, %Y %H:%M} UTC" in health
+    assert f"Sync enabled by ThankView support on {local_text(at)}" in health
     assert SUPPORT_EMAIL not in health  # the portal sees "ThankView support", not who
 
 
@@ -89,7 +95,7 @@ def test_pause_asks_first_then_logs_per_portal(support_client, conn, portal_b, c
         assert c.sync_enabled is False and c.sync_paused_at is not None
         assert _log_messages(c) == [f"Sync paused by {SUPPORT_EMAIL}"]
     assert _history(portal_b) == [("paused", "Sync paused by ThankView support")]
-    assert f"Sync paused by ThankView support on {conn.sync_paused_at:%b %-d, %Y %H:%M} UTC" in _health(
+    assert f"Sync paused by ThankView support on {local_text(conn.sync_paused_at)}" in _health(
         client_admin_a, conn.portal)
 
 
@@ -115,7 +121,7 @@ def test_api_cap_asks_for_the_value_then_confirms_in_calls(support_client, conn,
     assert conn.api_cap_percent == 20
     assert _log_messages(conn) == [f"API cap changed from 50% to 20% of the org's daily requests by {SUPPORT_EMAIL}"]
     assert _history(conn.portal) == [("api_cap", "API cap set to 20% of the org's daily requests by ThankView support")]
-    assert "API cap set to 20% of the org&#x27;s daily requests by ThankView support on" in _health(client_admin_a, conn.portal)
+    assert "API cap set to 20% of the org's daily requests by ThankView support on" in _health(client_admin_a, conn.portal)
 
 
 def test_contact_object_asks_then_confirms_and_refuses_bad_names(support_client, conn, client_admin_a):
@@ -188,7 +194,7 @@ def test_resync_asks_with_estimate_then_logs_per_campaign(support_client, conn, 
     assert _log_messages(gala) == [f"Re-sync to Salesforce of 3 sends requested by {SUPPORT_EMAIL}"]
     assert _history(conn.portal) == [("resync", "Re-sync of Spring Gala requested")]
     at = SupportEvent.objects.get(portal=conn.portal).at
-    assert f"Re-sync of Spring Gala requested on {at:%b %-d, %Y %H:%M} UTC" in _health(client_admin_a, conn.portal)
+    assert f"Re-sync of Spring Gala requested on {local_text(at)}" in _health(client_admin_a, conn.portal)
 
 
 def test_the_change_page_buttons_lead_to_the_confirmation_pages(support_client, conn):
@@ -272,3 +278,53 @@ def test_every_action_has_a_command_twin_that_logs_the_same_way(conn, sfsim):
     ]
     assert [kind for kind, _ in _history(conn.portal)] == ["enabled", "paused", "api_cap", "contact_object", "disconnected"]
     assert set(SupportEvent.objects.values_list("actor__email", flat=True)) == {SUPPORT_EMAIL}
+
+
+def test_the_connection_page_answers_support_questions_at_a_glance(support_client, conn, admin_a):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from contacts.models import Contact
+    from engagement.models import Send
+    from integrations.models import SyncRun
+    from integrations.salesforce import support
+
+    support.sync_enable(connection=conn)
+    staff = UserFactory(email="pauser@thankview.example", is_staff=True)
+    support.sync_pause(connection=conn, by=staff)
+    now = timezone.now()
+    for i in range(12):  # runs 0..11 hours ago; the page shows the newest 10
+        SyncRun.objects.create(portal=conn.portal, org_id=conn.org_id, started_at=now - timedelta(hours=i),
+                               cutoff=now, outcome="ok", due=100 + i, created=90 + i, api_calls=10 + i)
+    SalesforceConnection.objects.filter(pk=conn.pk).update(
+        error_kind="mapping", error_code="INVALID_FIELD", error_message="No such column 'Video_Url__c'",
+        error_detail={"fields": ["Video_Url__c"]}, error_since=now, api_usage_max=15_000,
+    )
+    gala = Campaign.objects.create(portal=conn.portal, name="Spring Gala", video_url="https://v.example.org/g.mp4")
+    for i, status in enumerate(["unmatched", "unmatched", "failed", "synced"]):
+        c = Contact.objects.create(portal=conn.portal, email=f"p{i}@x.org", email_normalized=f"p{i}@x.org")
+        s = Send.objects.create(campaign=gala, contact=c)
+        SalesforceRecord.objects.create(send=s, portal=conn.portal, org_id=conn.org_id, status=status,
+                                        record_id="a0B000000000001AAA" if status == "synced" else "")
+    support.campaign_resync(campaign=gala, requested_by=staff)
+
+    page = support_client.get(reverse("admin:integrations_salesforceconnection_change", args=[conn.pk])).content.decode()
+    text = unescape(strip_tags(page))
+    assert f"Connected: Production org {conn.org_id} as {conn.username}" in text
+    conn.refresh_from_db()
+    assert f"Paused since {conn.sync_paused_at:%Y-%m-%d %H:%M} UTC by pauser@thankview.example" in text
+    # The cap in calls, against the portal's calls of the last 24 hours (10 + 11 + ... + 21).
+    used = sum(10 + i for i in range(12))
+    assert f"50% of the org's 15,000 daily requests = 7,500 calls per day; {used} used in the last 24 hours" in text
+    runs = page.split('data-testid="ov-runs"')[1].split("</table>")[0]
+    assert runs.count("<tr>") == 1 + 10 and ">109<" in runs and ">110<" not in runs
+    assert "Mapping Error" in text and "INVALID_FIELD No such column 'Video_Url__c' (fields: Video_Url__c)" in text
+    assert "2 without a matching Contact or Lead, 1 rejected by Salesforce; 1 in Salesforce" in text
+    assert "/alpha/integrations/salesforce/sync/?reason=rejected" in page
+    assert f"?portal__id__exact={conn.portal_id}&amp;status__exact=unmatched" in page
+    resync = page.split('data-testid="ov-resyncs"')[1].split("</table>")[0]
+    assert "Spring Gala" in resync and "pauser@thankview.example" in resync and "0 re-synced" in resync
+    assert "Sync paused by ThankView support (pauser@thankview.example)" in text
+    for secret in (conn.access_token, conn.refresh_token, conn.access_token_enc, conn.refresh_token_enc):
+        assert secret not in page

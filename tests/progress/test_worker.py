@@ -12,18 +12,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from contacts.models import Contact, ContactImport
 from contacts.tasks import import_contacts
-from tests.workers import redis_broker
+from tests.workers import db_url, redis_broker
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 BROKER = os.environ.get("PROGRESS_TEST_BROKER_URL") or redis_broker(5)
 WAIT_SECONDS = 60
-
-
-def _db_url():
-    db = settings.DATABASES["default"]
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 def test_a_real_worker_imports_an_uploaded_file(client_staff_a, portal_a, tmp_path):
@@ -33,7 +27,7 @@ def test_a_real_worker_imports_an_uploaded_file(client_staff_a, portal_a, tmp_pa
     app = import_contacts.app
     saved = {"task_always_eager": app.conf.task_always_eager, "broker_url": app.conf.broker_url}
     _configure(app, task_always_eager=False, broker_url=BROKER)  # this process publishes for real
-    env = dict(os.environ, DJANGO_SETTINGS_MODULE="thankview.test_settings", DATABASE_URL=_db_url(),
+    env = dict(os.environ, DJANGO_SETTINGS_MODULE="thankview.test_settings", DATABASE_URL=db_url(),
                CONN_MAX_AGE="0", CELERY_BROKER_URL=BROKER, CELERY_TASK_ALWAYS_EAGER="false")
     log = open(tmp_path / "worker.log", "w+")  # noqa: SIM115 - closed in the finally below, after the worker
     worker = subprocess.Popen(

@@ -16,7 +16,7 @@ PRODUCTION_ENV = {
     "FIELD_ENCRYPTION_KEYS": "3IsmgnvSfCwc6cxc6hEiJlHLI6HC2ksiUNbMD6N_UtQ=",
     "SALESFORCE_CLIENT_ID": "3MVG9-real-consumer-key",
     "SALESFORCE_CLIENT_SECRET": "consumer-secret",
-    "DATABASE_URL": "sqlite:////tmp/thankview-check-deploy.sqlite3",
+    "DATABASE_URL": "postgres://thankview:secret@db.internal:5432/thankview",
 }
 
 
@@ -41,6 +41,14 @@ def test_production_refuses_to_start_without_a_required_secret(missing):
     result = _manage("check", env=env)
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr and missing in result.stderr
+
+
+def test_production_refuses_to_start_without_a_database_url():
+    # No silent fallback to a local file database: production names its PostgreSQL.
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "DATABASE_URL"}
+    result = _manage("check", env=env)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: Set the DATABASE_URL environment variable" in result.stderr
 
 
 def test_a_malformed_boolean_is_an_error_not_false():

@@ -6,7 +6,8 @@ from django.apps import apps
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from thankview.services import portal_create_or_update, support_user_ensure
+from thankview.models import Membership, Portal
+from thankview.services import membership_add, portal_create_or_update, support_user_ensure
 
 DEMO_SLUG = "demo"
 DEMO_EMAIL = "admin@demo.thankview.local"
@@ -16,12 +17,24 @@ SUPPORT_EMAIL = "support@demo.thankview.local"
 
 
 class Command(BaseCommand):
-    help = "Create (or refresh) the demo portal used by `make run`. Safe to run repeatedly."
+    help = (
+        "Create the demo portal used by `make run`, or what is missing of it. Safe to run "
+        "repeatedly: it never changes or reverts what is already there."
+    )
 
     def handle(self, *args, **options):
-        portal, user, created = portal_create_or_update(
-            slug=DEMO_SLUG, name="Demo University", admin_email=DEMO_EMAIL, admin_password=DEMO_PASSWORD
-        )
+        portal = Portal.objects.filter(slug=DEMO_SLUG).first()
+        if portal is None:
+            portal, user, _ = portal_create_or_update(
+                slug=DEMO_SLUG, name="Demo University", admin_email=DEMO_EMAIL, admin_password=DEMO_PASSWORD
+            )
+        else:
+            # A second `make run`: the portal, its name, the admin's password and role stay as
+            # the user left them; only a missing demo admin is added back.
+            member = Membership.objects.filter(portal=portal, user__email__iexact=DEMO_EMAIL).select_related("user").first()
+            user = member.user if member else membership_add(
+                portal=portal, email=DEMO_EMAIL, role=Membership.Role.ADMIN, password=DEMO_PASSWORD
+            ).user
         # The demo admin is a customer's admin, as in production: Django admin is for the
         # separate support login, so "contact ThankView support" is something to try.
         support_user_ensure(email=SUPPORT_EMAIL, password=DEMO_PASSWORD)
@@ -37,5 +50,5 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS("Demo portal ready."))
         self.stdout.write(f"  Open   {settings.SITE_URL}/ and sign in")
         self.stdout.write(f"  Email  {DEMO_EMAIL}")
-        self.stdout.write(f"  Pass   {DEMO_PASSWORD}")
+        self.stdout.write(f"  Pass   {DEMO_PASSWORD} (unless you changed it)")
         self.stdout.write(f"  Support (Django admin, {settings.SITE_URL}/admin/): {SUPPORT_EMAIL}, same password")
