@@ -212,6 +212,9 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Beat stores a periodic task's last run after every message it sends (not every 3 minutes),
+# so the pages' "Next run" is right from the first run on (integrations.salesforce.schedule).
+CELERY_BEAT_SYNC_EVERY = 1
 
 # Salesforce. With no SALESFORCE_CLIENT_ID the portal talks to the local simulator
 # (sfsim), which `make run` starts; the settings page says so plainly.

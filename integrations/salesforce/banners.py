@@ -137,29 +137,46 @@ def admins_email(*, connection: SalesforceConnection, kind: str, error: Salesfor
 # --- showing it --------------------------------------------------------------------------
 
 
+# The pages that show each problem as a full card with the guide's fix (and Reconnect);
+# every other portal page shows one compact line per problem, linking to them.
+FULL_CARD_PAGES = frozenset({"integrations:hub", "integrations:salesforce_settings", "integrations:sync_health"})
+
+
 def banners(request) -> dict:
     """Context processor: the banners of the current portal page.
 
-    Shown to portal admins on every portal page, and to every member on the Salesforce
-    settings page. Cost: one query for the connection and, only when connected, one indexed
-    count of contacts with an invalid Donor ID (index on (portal, donor_id_status)).
+    Shown to portal admins on every portal page, and to every member on the pages with the
+    full cards (Integrations & APIs, Salesforce Settings, Sync health). The Invalid
+    Salesforce ID notice belongs to the contacts: it shows on the Contacts pages and those
+    integration pages, not on campaign or mapping forms. Cost: one query for the connection
+    and, only when connected and the notice belongs on the page, one indexed count of
+    contacts with an invalid Donor ID (index on (portal, donor_id_status)).
     """
     portal = getattr(request, "portal", None)
     membership = getattr(request, "membership", None)
     if portal is None or membership is None:
         return {}
-    if not (membership.is_admin or _on_settings_page(request)):
+    view_name = _view_name(request)
+    full = view_name in FULL_CARD_PAGES
+    if not (membership.is_admin or full):
         return {}
     conn = SalesforceConnection.objects.filter(portal=portal).only(*BANNER_FIELDS).first()
     if conn is None or not conn.has_tokens:
         return {}
-    shown = [b for b in (_stored_banner(conn), _invalid_id_banner(portal)) if b]
-    return {"salesforce_banners": shown, "salesforce_banner_connection": conn, "salesforce_banner_is_admin": membership.is_admin}
+    show_invalid = full or view_name.startswith("contacts:")
+    shown = [b for b in (_stored_banner(conn), _invalid_id_banner(portal) if show_invalid else None) if b]
+    return {
+        "salesforce_banners": shown,
+        "salesforce_banner_style": "full" if full else "compact",
+        "salesforce_banner_page": view_name,
+        "salesforce_banner_connection": conn,
+        "salesforce_banner_is_admin": membership.is_admin,
+    }
 
 
-def _on_settings_page(request) -> bool:
+def _view_name(request) -> str:
     match = getattr(request, "resolver_match", None)
-    return bool(match and match.view_name == "integrations:salesforce_settings")
+    return match.view_name if match else ""
 
 
 def _stored_banner(conn: SalesforceConnection) -> dict | None:

@@ -37,11 +37,13 @@ INVALID_ID = "invalid_id"
 SERVICE = "service"
 STORED_KINDS = (SESSION_EXPIRED, PERMISSIONS, MAPPING, CONNECTION, SERVICE)
 
-# The guide's five banners: title, problem, "How to fix" steps. Rendered by
+# The guide's five banners: title, problem, "How to fix" steps; "short" is the one line that
+# pages other than Integrations & APIs and Sync health show instead of the card. Rendered by
 # templates/integrations/_banners.html; "{settings_url}" etc. are filled by the template.
 BANNERS = {
     SESSION_EXPIRED: {
         "title": "Session or Connection Expired",
+        "short": "ThankView cannot sync until you reconnect.",
         "problem": (
             "Your Salesforce authorization token has expired or been revoked. This often "
             "happens after a password change or a long period of inactivity."
@@ -58,6 +60,7 @@ BANNERS = {
     },
     PERMISSIONS: {
         "title": "Insufficient Permissions or API Access Disabled",
+        "short": "The connected Salesforce user cannot exchange data with ThankView.",
         "problem": (
             "The user account connected to ThankView lacks the necessary clearance to exchange "
             "data, or your Salesforce edition has disabled API access entirely. Required: "
@@ -75,6 +78,7 @@ BANNERS = {
     },
     MAPPING: {
         "title": "Mapping Error: Missing or Deleted Field",
+        "short": "A mapped field was renamed or deleted, or a required field has no mapping.",
         "problem": (
             "A field used in your ThankView mapping was renamed or deleted in Salesforce, or "
             "Salesforce now requires a field that ThankView isn't sending."
@@ -89,6 +93,7 @@ BANNERS = {
     },
     INVALID_ID: {
         "title": "Invalid Salesforce ID",
+        "short": "",
         "problem": (
             "One or more contacts have a Salesforce ID (Donor ID) that doesn't match the required "
             "format, so they cannot be matched to Salesforce records."
@@ -103,6 +108,7 @@ BANNERS = {
     },
     CONNECTION: {
         "title": "Unable to Connect to Salesforce",
+        "short": "ThankView cannot reach Salesforce's servers; it keeps trying.",
         "problem": (
             "ThankView cannot reach Salesforce's servers. This is usually a temporary network "
             "issue or a Salesforce-wide outage."
@@ -117,6 +123,7 @@ BANNERS = {
     },
     SERVICE: {
         "title": "ThankView can't reach Salesforce right now; we're on it",
+        "short": "The problem is on ThankView's side; your connection stays as it is.",
         "problem": (
             "The problem is on ThankView's side, not in your Salesforce org. Our team has been told. "
             "Your connection stays as it is, and the sync picks up where it left off once it is fixed."

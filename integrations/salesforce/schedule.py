@@ -35,7 +35,8 @@ def next_run_at(now=None):
         return None
     now = now or timezone.now()
     every = timedelta(**{task.interval.period: task.interval.every})
-    if task.last_run_at is None:
-        return now
-    nxt = task.last_run_at + every
-    return max(now, nxt)
+    # Before its first run, django-celery-beat counts the interval from the task's last change
+    # (ModelEntry: ``last_run_at = model.date_changed or now``): the schedule's start. Beat
+    # writes last_run_at after each run it sends (CELERY_BEAT_SYNC_EVERY = 1 in settings).
+    start = task.last_run_at or task.date_changed or now
+    return max(now, start + every)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.conf import settings
 from django.core.paginator import Paginator
 from django.db.models import Count, Q, Subquery
 from django.utils import timezone
@@ -22,7 +21,7 @@ from engagement.models import EngagementEvent
 
 from ..models import SalesforceConnection, SalesforceRecord, SupportEvent, SyncRun
 from . import charts, matching, progress, records
-from .schedule import next_run_at
+from .status import PAUSED, state_of, sync_status
 from .values import BLANK_REQUIRED_CODE
 
 REASON_NO_MATCH = "no_match"
@@ -116,10 +115,8 @@ def health_context(*, portal, connection: SalesforceConnection | None, reason: s
     connected = bool(connection and connection.org_id and connection.has_tokens)
     ctx = {
         "connection": connection,
-        "interval_hours": settings.SALESFORCE_SYNC_INTERVAL_SECONDS / 3600,
-        "buffer_minutes": settings.SALESFORCE_SYNC_BUFFER_SECONDS // 60,
+        "sync": sync_status(portal=portal, connection=connection),
         "runs": list(recent_runs(portal=portal)),
-        "last_run": last_run(portal=portal),
         "reasons": REASONS,
         "reason": reason,
         "connected": connected,
@@ -133,10 +130,7 @@ def health_context(*, portal, connection: SalesforceConnection | None, reason: s
 
 def _health_of_org(*, portal, connection, reason, page_number) -> dict:
     """The parts that need a connected org: next run, totals, the unsynced page, API usage."""
-    ctx = {
-        "next_run": next_run_at() if connection.sync_enabled and connection.status == connection.Status.CONNECTED else None,
-        "totals": record_totals(portal=portal, org_id=connection.org_id),
-    }
+    ctx = {"totals": record_totals(portal=portal, org_id=connection.org_id)}
     page = Paginator(
         unsynced_records(portal=portal, org_id=connection.org_id, reason=reason), UNSYNCED_PAGE_SIZE
     ).get_page(page_number)
@@ -222,6 +216,8 @@ def send_sync_status(send) -> dict:
 
 def _status_without_record(conn: SalesforceConnection, send) -> dict:
     if conn.sync_enabled_at and send.sent_at >= conn.sync_enabled_at:
+        if state_of(conn) == PAUSED:
+            return {"status": "pending", "label": "Sync is paused by ThankView support; this send is synced once it is turned back on."}
         return {"status": "pending", "label": "Waiting for the next sync run."}
     if conn.sync_enabled_at:
         label = "Sent before sync was enabled; ThankView support can re-sync this campaign."

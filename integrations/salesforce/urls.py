@@ -4,9 +4,10 @@
 
 from django.urls import include, path
 
-from .views import connect, guide, health, mappings
+from .views import connect, guide, health, hub, mappings
 
 portal_patterns = [
+    path("integrations/", hub.integrations_hub, name="hub"),
     path("integrations/salesforce/", connect.salesforce_settings, name="salesforce_settings"),
     path("integrations/salesforce/connect/", connect.salesforce_connect, name="salesforce_connect"),
     path("integrations/salesforce/disconnect/", connect.salesforce_disconnect, name="salesforce_disconnect"),

@@ -180,7 +180,10 @@ def test_banner_context_costs_two_queries(client_admin_a, connected_portal_a, si
             {"email": "c@x.org", "donor_id": "003RO0000035WQgYAM"},
         ],
     )
-    req = RequestFactory().get("/")
+    from django.urls import resolve
+
+    req = RequestFactory().get(settings_url(connected_portal_a))
+    req.resolver_match = resolve(req.path)
     req.portal = connected_portal_a
     req.membership = connected_portal_a.memberships.get(role="admin")
     with django_assert_num_queries(2):

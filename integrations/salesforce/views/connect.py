@@ -12,10 +12,19 @@ from thankview.tenancy import portal_view
 
 from .. import connection as connection_services
 from .. import oauth, selectors
-from ..errors import AppCredentialsRefused, OAuthFailed, SalesforceError, Unavailable
+from ..errors import (
+    BANNERS,
+    CONNECTION,
+    SERVICE,
+    AppCredentialsRefused,
+    OAuthFailed,
+    SalesforceError,
+    Unavailable,
+)
 from ..forms import ConnectForm
 from ..mapping import mappings_shown
 from ..schema import GUIDE_FIELDS, OBJECT, PORTAL_FIELDS, SEND_ID_FIELD
+from ..status import sync_status
 
 LAST_PORTAL_KEY = "salesforce_connect_portal"
 
@@ -37,6 +46,7 @@ def salesforce_settings(request):
         {
             "connection": connection,
             "connected": connected,
+            "sync": sync_status(portal=portal, connection=connection),
             "portals_sharing_user": selectors.portals_sharing_user(connection) if connected else 0,
             "checklist": checklist,
             "mappings": mappings_shown(portal, connection),
@@ -76,13 +86,27 @@ def salesforce_connect(request):
     return render(request, "integrations/salesforce_connect.html", context, status=400 if form.errors else 200)
 
 
-def _callback_fallback(request, message):
-    """Where a callback goes when its state is unusable: the portal the user started from."""
-    messages.error(request, message)
+def _callback_fallback(request, reason):
+    """Where a callback goes when its state is unusable: the portal the user started from.
+
+    The usual way here is the browser's Back button after Allow: the consent page sends the
+    used state again. When that portal is connected, say so rather than report a failure.
+    """
     slug = request.session.get(LAST_PORTAL_KEY)
-    if slug and Membership.objects.filter(user=request.user, portal__slug=slug).exists():
-        return redirect("integrations:salesforce_settings", portal_slug=slug)
-    return redirect("home")
+    membership = Membership.objects.select_related("portal").filter(user=request.user, portal__slug=slug).first() if slug else None
+    if membership is None:
+        messages.error(request, f"{reason} Nothing was changed.")
+        return redirect("home")
+    connection = selectors.connection_for(membership.portal)
+    if connection and connection.has_tokens and connection.status == connection.Status.CONNECTED:
+        messages.info(
+            request,
+            f"{membership.portal.name} is already connected to Salesforce as {connection.username}. "
+            f"{reason} Nothing was changed.",
+        )
+    else:
+        messages.error(request, f"{reason} Nothing was changed; click Connect to Salesforce to try again.")
+    return settings_redirect(membership.portal)
 
 
 @login_required
@@ -100,7 +124,7 @@ def salesforce_callback(request):
             session=request.session, state=request.GET.get("state", ""), user=request.user
         )
     except connection_services.StateRejected as e:
-        return _callback_fallback(request, f"{e} Nothing was changed; click Connect to Salesforce to try again.")
+        return _callback_fallback(request, str(e))
     membership = Membership.objects.select_related("portal").filter(user=request.user, portal_id=entry["portal_id"]).first()
     if membership is None:
         raise Http404
@@ -195,9 +219,22 @@ def salesforce_check(request):
         return settings_redirect(portal)
     checklist = connection_services.connection_check(connection=connection)
     if checklist is None:
-        messages.error(request, "The check could not reach Salesforce; see the message above.")
+        messages.error(request, _check_failure_text(connection))
     elif checklist.ok:
         messages.success(request, "Checked: Salesforce is set up correctly.")
     else:
         messages.warning(request, "Checked: some items need attention (see the checklist).")
     return settings_redirect(portal)
+
+
+def _check_failure_text(connection) -> str:
+    """What "Check again" found when Salesforce did not answer the describe: the stored
+    problem, in the words of its card (an expired session is not "could not reach")."""
+    banner = BANNERS.get(connection.error_kind)
+    if connection.error_kind == CONNECTION:
+        return "Checked: ThankView could not reach Salesforce. Try again in 15–30 minutes; the card below says what else to do."
+    if connection.error_kind == SERVICE:
+        return f"Checked: {banner['title']}. {banner['short']}"
+    if banner is not None:
+        return f"Checked: {banner['title']}. {banner['short']} The card below says how to fix it."
+    return f"Checked: Salesforce refused the request ({connection.error_code}: {connection.error_message})."
