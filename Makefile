@@ -11,12 +11,14 @@ TEST_DATABASE_URL ?=
 TEST_REDIS_URL    ?=
 PYTEST_ARGS       ?=
 
-.PHONY: run sfsim-stop sfsim-start test test-strict install bench lint clean sf-validate
+.PHONY: run sfsim-stop sfsim-start test test-strict install bench lint clean sf-validate screenshots
 
-$(STAMP): pyproject.toml
+# npm ci: the browser tests' axe-core, pinned in package.json and package-lock.json.
+$(STAMP): pyproject.toml package.json package-lock.json
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev]"
+	npm ci --no-audit --no-fund --loglevel=error
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -48,6 +50,15 @@ test: $(STAMP)
 test-strict: export SFSIM_STRICT_ORG = 1
 test-strict: test
 
+# Screenshots of each main page at 1280x800 and 375x812 into screenshots/ (git-ignored),
+# from the same pages and data as the accessibility test; needs the test PostgreSQL and Redis.
+screenshots: export TEST_DATABASE_URL := $(TEST_DATABASE_URL)
+screenshots: export TEST_REDIS_URL := $(TEST_REDIS_URL)
+screenshots: export SCREENSHOTS_DIR := $(CURDIR)/screenshots
+screenshots: $(STAMP)
+	$(PY) -m pytest -q tests/integrations/screenshots.py
+	@echo "Screenshots in $(CURDIR)/screenshots/"
+
 bench: $(STAMP)
 	$(PY) -m benchmarks.run
 
@@ -65,5 +76,5 @@ sf-validate:
 	bash salesforce/scripts/validate.sh
 
 clean:
-	rm -rf $(VENV) .sfsim staticfiles .pytest_cache .pytest_media
+	rm -rf $(VENV) node_modules screenshots .sfsim staticfiles .pytest_cache .pytest_media
 	@echo "The demo's data stays in .data/ (rm -rf .data to start afresh)."

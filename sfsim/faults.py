@@ -21,6 +21,8 @@ unlock_row             every record written by the call fails UNABLE_TO_LOCK_ROW
 drop_after_commit      write calls (collections, sObject, composite, bulk) commit, then the
                        socket is closed without an answer.
 latency                ``ms`` added to each matching REST call.
+reject_record          a written record whose ``field`` equals ``value`` (of ``object``) fails
+                       per record with ``code``, ``message``, ``fields`` (sfsim.realorg).
 =====================  =====================================================================
 """
 
@@ -43,6 +45,7 @@ KINDS = {
     "unlock_row",
     "drop_after_commit",
     "latency",
+    "reject_record",
 }
 # Kinds that act once on the org's state rather than waiting for calls.
 ACTIONS = {"expire_sessions", "revoke_refresh_tokens"}

@@ -343,6 +343,9 @@ class Org:
             missing = [name for name, value in values.items() if value is None and obj.fields[name].required]
         if missing:
             raise DmlError("REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]", missing)
+        refusal = realorg.rejected(self, obj, values)
+        if refusal is not None:
+            raise refusal
 
     def _check_reference(self, f: Field, value: str) -> str:
         """A lookup must hold an id of the right object that exists (§3.2).

@@ -23,6 +23,9 @@ hidden records (``hide``)          private sharing: a hidden record is absent fr
 ``instance_host``                  ``instance_url`` names this host (the org's My Domain) while
                                    the ``id`` URL stays on the login host; REST answers only on
                                    the instance host and the identity URL only on the login host.
+fault ``reject_record``           a written record whose ``field`` equals ``value`` fails per record
+                                   with ``code``/``message`` (e.g. FIELD_INTEGRITY_EXCEPTION, or a
+                                   Lead converted between a client's query and its write).
 wrong ``client_secret``            already the token endpoint's rule (``oauth.token``): 400
                                    ``invalid_client`` "invalid client credentials"; change the
                                    org's ``client_secret`` to play "ThankView's secret is wrong".
@@ -49,7 +52,7 @@ DEFAULTS = {
     "rotate_refresh_tokens": False,
     "approvals_per_user": None,
     "unreadable_objects": [],
-    "refuse_converted_lead_lookups": False,
+    "refuse_converted_lead_lookups": True,  # what Salesforce always does; off only to compare
     "deleted_lookup_code": "INVALID_CROSS_REFERENCE_KEY",
     "instance_host": None,
 }
@@ -177,3 +180,23 @@ def on_instance_host(org, req) -> bool:
 def on_login_host(org, req) -> bool:
     host = org.config.get("instance_host")
     return not host or _host(req) != host.lower()
+
+
+# --- a record refused for its own reasons ---------------------------------------------------
+# Validation-type refusals the simulator has no model for (lookup filters answer
+# FIELD_INTEGRITY_EXCEPTION; a Lead converted between a query and a write answers
+# CANNOT_UPDATE_CONVERTED_LEAD): the fault ``reject_record`` fails the matching records.
+
+
+def rejected(org, obj, values: dict) -> DmlError | None:
+    fault = org.faults.peek("reject_record")
+    if fault is None:
+        return None
+    opts = fault.opts
+    if (opts.get("object") or obj.name).lower() != obj.name.lower():
+        return None
+    if "field" in opts and values.get(opts["field"]) != opts.get("value"):
+        return None
+    org.faults.take("reject_record")
+    return DmlError(opts.get("code") or "FIELD_INTEGRITY_EXCEPTION", opts.get("message") or "field integrity exception",
+                    list(opts.get("fields") or []))

@@ -28,7 +28,7 @@ from engagement.models import Campaign, Send
 from engagement.selectors import send_states
 
 from ..models import SalesforceRecord
-from . import dedupe, matching, records, values
+from . import dedupe, errors, matching, records, values
 from .context import RunContext
 from .mapping import build_values
 from .writers.base import Batch, WriteItem, Writer
@@ -63,19 +63,38 @@ def _load_sends(ctx: RunContext, send_ids: list[int]) -> dict[int, Send]:
     return sends
 
 
+def leads_optional(ctx: RunContext, ask):
+    """``ask()``; if Salesforce answers that the user cannot read Leads, note it on the run
+    (Contacts still sync; the run ends with the permissions banner) and ask again without Leads."""
+    try:
+        return ask()
+    except errors.ObjectNotReadable as e:
+        if e.object_name.lower() != "lead" or not ctx.match_config.leads:
+            raise
+        ctx.leads_unreadable(e)
+        return ask()
+
+
 def converted_leads(ctx: RunContext, rows: dict[int, SalesforceRecord]) -> dict[int, str]:
-    """Step 2: send id → the Contact its record's Lead was converted into."""
-    lead_linked = {
-        r.lead_id: sid for sid, r in rows.items()
-        if r.record_id and r.lead_id and not r.contact_id and not ctx.match_config.is_custom
-    }
+    """Step 2: send id → the Contact its Lead was converted into, for the sends linked to a
+    Lead only that keep their match (a record, or a create to retry); "" when the Lead was
+    converted but its Contact cannot be linked (custom contact object, no ConvertedContactId)."""
+    lead_linked: dict[str, list[int]] = {}
+    for sid, r in rows.items():
+        if r.lead_id and not r.contact_id and not needs_match(r):
+            lead_linked.setdefault(r.lead_id, []).append(sid)
     if not lead_linked:
         return {}
-    return {
-        lead_linked[lead_id]: row["ConvertedContactId"]
-        for lead_id, row in matching.leads_by_id(ctx.client, lead_linked).items()
-        if row.get("IsConverted") and row.get("ConvertedContactId")
-    }
+    leads = leads_optional(
+        ctx, lambda: matching.leads_by_id(ctx.client, lead_linked) if ctx.match_config.leads else {}
+    )
+    out = {}
+    for lead_id, row in leads.items():
+        if row.get("IsConverted"):
+            contact = row.get("ConvertedContactId") or ""
+            for sid in lead_linked[lead_id]:
+                out[sid] = "" if ctx.match_config.is_custom else contact
+    return out
 
 
 def needs_match(r: SalesforceRecord) -> bool:
@@ -100,7 +119,7 @@ def matches_ahead(ctx: RunContext, send_ids: list[int]) -> dict:
     }
     if not items:
         return {}
-    return matching.match_contacts(ctx.client, list(items.values()), config=ctx.match_config)
+    return leads_optional(ctx, lambda: matching.match_contacts(ctx.client, list(items.values()), config=ctx.match_config))
 
 
 def _match(ctx: RunContext, rows: dict[int, SalesforceRecord], sends: dict[int, Send], known: dict) -> None:
@@ -113,7 +132,9 @@ def _match(ctx: RunContext, rows: dict[int, SalesforceRecord], sends: dict[int, 
         c = sends[sid].contact
         if c.pk not in known:
             items[c.pk] = matching.MatchInput(key=c.pk, donor_id=c.donor_id, email=c.email)
-    found = matching.match_contacts(ctx.client, list(items.values()), config=ctx.match_config) if items else {}
+    found = leads_optional(
+        ctx, lambda: matching.match_contacts(ctx.client, list(items.values()), config=ctx.match_config)
+    ) if items else {}
     for sid in to_match:
         cid = sends[sid].contact_id
         m = found[cid] if cid in found else known[cid]
@@ -131,6 +152,10 @@ def _build(ctx: RunContext, rows: dict[int, SalesforceRecord], sends: dict[int, 
     items: list[WriteItem] = []
     for sid, r in rows.items():
         if not r.record_id and not (r.contact_id or r.lead_id):
+            records.mark_unmatched(ctx, r)
+            continue
+        if not r.record_id and relink.get(sid) == "":  # would create with a converted Lead alone
+            r.match_note = matching.CONVERTED_LEAD_NOTE
             records.mark_unmatched(ctx, r)
             continue
         send = sends[sid]
@@ -183,20 +208,21 @@ def owned_fields(ctx: RunContext) -> list[str]:
 
 
 def _owned_values(ctx: RunContext, send, r: SalesforceRecord, *, creating: bool, relink_to: str | None) -> dict:
-    """Fields the sync fills itself: the lookups (on create, or a Lead's conversion), a Text
-    Name on create (``values.record_name``), ``Portal_Id__c`` / ``Portal_Name__c`` when
-    describe shows them, ``Send_Id__c``."""
+    """Fields the sync fills itself: the lookups (on create, or the Contact of a converted
+    Lead, never the converted Lead), a Text Name on create (``values.record_name``),
+    ``Portal_Id__c`` / ``Portal_Name__c`` when describe shows them, ``Send_Id__c``."""
     owned = {}
-    if creating:
+    if relink_to:  # its Lead was converted: link the Contact, never the converted Lead
+        owned[ctx.lookup_field] = relink_to
+    elif creating:
         if r.contact_id:
             owned[r.lookup_field or ctx.lookup_field] = r.contact_id
         if r.lead_id:
             owned["Lead__c"] = r.lead_id
+    if creating:
         name = values.text_name_field(ctx.field_infos)
         if name:
             owned[name["name"]] = values.record_name(send.campaign, send.contact, length=name.get("length") or 80)
-    elif relink_to:
-        owned[ctx.lookup_field] = relink_to
     if ctx.schema.get("portal_id_present"):
         owned["Portal_Id__c"] = str(ctx.conn.portal_id)
     if ctx.schema.get("portal_name_present"):

@@ -239,17 +239,56 @@ def connection_check(*, connection: SalesforceConnection, describe=None) -> Chec
             connection_record_error(connection=connection, error=e)
             return None
     cl = checklist(describe or None, mappings_for(connection.portal), connection=connection)
-    SalesforceConnection.objects.filter(pk=connection.pk).update(
-        schema_cache=summarize(describe or None), last_checked_at=now
-    )
+    cache = summarize(describe or None)
+    if LEAD_ACCESS in (connection.schema_cache or {}):  # what the last run learned; describe cannot tell
+        cache[LEAD_ACCESS] = connection.schema_cache[LEAD_ACCESS]
+    SalesforceConnection.objects.filter(pk=connection.pk).update(schema_cache=cache, last_checked_at=now)
     connection.refresh_from_db()
     if cl.problem:
         kind, code, message, fields = cl.problem
         cls = PermissionDenied if kind == errors.PERMISSIONS else MappingError
         connection_record_error(connection=connection, error=cls(message, code=code, fields=fields))
     else:
-        connection_record_success(connection=connection)
+        _health_record(connection)
     return cl
+
+
+# --- Lead access, learned by the sync ------------------------------------------------------
+
+LEAD_ACCESS = "lead_access_missing"
+LEAD_ACCESS_MESSAGE = (
+    "The connected Salesforce user cannot read Leads, so recipients are matched to Contacts only. "
+    "Give the user Read access to Lead (the ThankView permission set grants it)."
+)
+
+
+def connection_lead_access(*, connection: SalesforceConnection, error: SalesforceError | None) -> None:
+    """After a run: remember whether the user could read Leads, and show the banner that follows.
+
+    A query FROM Lead refused with INVALID_TYPE (``errors.ObjectNotReadable``) does not stop the
+    sync; the admin sees the permissions banner until a run reads Leads again. The note lives
+    in ``schema_cache``, so the next pre-flight's check keeps the banner instead of clearing it
+    (which would mail the admins again on every run).
+    """
+    cache = dict(connection.schema_cache or {})
+    if error is None:
+        cache.pop(LEAD_ACCESS, None)
+    else:
+        cache[LEAD_ACCESS] = {"code": error.code, "message": error.message}
+    SalesforceConnection.objects.filter(pk=connection.pk).update(schema_cache=cache)
+    connection.schema_cache = cache
+    _health_record(connection)
+
+
+def _health_record(connection: SalesforceConnection) -> None:
+    """No checklist problem: clear the banner, or keep the Lead access one."""
+    missing = (connection.schema_cache or {}).get(LEAD_ACCESS)
+    if missing:
+        connection_record_error(connection=connection, error=errors.ObjectNotReadable(
+            LEAD_ACCESS_MESSAGE, code=missing.get("code") or "INVALID_TYPE", object_name="Lead",
+        ))
+    else:
+        connection_record_success(connection=connection)
 
 
 def connection_checklist(connection: SalesforceConnection | None) -> Checklist | None:

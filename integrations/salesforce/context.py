@@ -7,7 +7,7 @@ read from describe, and the run's API budget.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -35,6 +35,13 @@ class RunContext:
     campaigns: dict = field(default_factory=dict)
     # The run's budget.RunBudget from the Sforce-Limit-Info figures (None = unknown: no limit applied).
     budget: Any = None
+    # Set when a query FROM Lead answered that the user cannot read Leads (errors.ObjectNotReadable):
+    # the run goes on matching Contacts only, and ends with the permissions banner.
+    lead_access_error: Any = None
+
+    def leads_unreadable(self, error) -> None:
+        self.lead_access_error = error
+        self.match_config = replace(self.match_config, leads=False)
 
     @property
     def org_id(self) -> str:

@@ -18,6 +18,7 @@ Salesforce reports failures in four shapes, each read here and nowhere else:
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ..models import SyncRun
@@ -172,6 +173,20 @@ class PermissionDenied(SalesforceError):
     run_outcome = Outcome.PERMISSIONS
 
 
+class ObjectNotReadable(PermissionDenied):
+    """A query ``FROM`` an object the connected user cannot read (``INVALID_TYPE``).
+
+    Salesforce answers exactly as for an object that does not exist: ``sObject type 'Lead' is
+    not supported`` (REST API Developer Guide, "Status Codes and Error Responses" lists
+    INVALID_TYPE; the wording is the same in recorded answers, reference §8). For a standard
+    object such as Lead, which every org has, it means missing read access.
+    """
+
+    def __init__(self, message="", *, object_name="", **kw):
+        super().__init__(message, **kw)
+        self.object_name = object_name
+
+
 class MappingError(SalesforceError):
     """A mapped field is gone (INVALID_FIELD) or a required one is not sent (REQUIRED_FIELD_MISSING)."""
 
@@ -292,6 +307,9 @@ def _first_error(content: Any) -> tuple[str, str, list[str] | None]:
     return "", str(content or "")[:500], None
 
 
+_NOT_SUPPORTED = re.compile(r"sObject type '(\w+)' is not supported")
+
+
 def response_error(status: int, content: Any) -> SalesforceError:
     """Our exception for an HTTP error answer from the REST or Bulk API."""
     code, message, fields = _first_error(content)
@@ -299,6 +317,10 @@ def response_error(status: int, content: Any) -> SalesforceError:
         return Unavailable(message or f"Salesforce answered HTTP {status}.", code=code or f"HTTP_{status}", fields=fields, status=status)
     if not code:
         code = {401: "INVALID_SESSION_ID", 403: "FORBIDDEN", 404: "NOT_FOUND"}.get(status, f"HTTP_{status}")
+    if code == "INVALID_TYPE":
+        m = _NOT_SUPPORTED.search(message or "")
+        if m:
+            return ObjectNotReadable(message, code=code, fields=fields, status=status, object_name=m.group(1))
     err = error_for(code, message, fields=fields, status=status)
     if type(err) is SalesforceError and status == 403:
         err = PermissionDenied(message, code=code, fields=fields, status=status)
@@ -306,6 +328,24 @@ def response_error(status: int, content: Any) -> SalesforceError:
 
 
 # --- 2. per-record errors of sObject Collections ------------------------------------------
+
+
+# Per-record errors about that one record's data or its lookup's target, never about the
+# user's access as a whole: the send keeps the error, the run goes on, no banner.
+# - INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY: the lookup's target is hidden from the user
+#   by sharing (reference §8);
+# - CANNOT_UPDATE_CONVERTED_LEAD and the other CANNOT_* codes: the target's state forbids it
+#   ("cannot reference converted lead", Salesforce Help 000384333);
+# - FIELD_INTEGRITY_EXCEPTION: a value this record may not hold (e.g. a lookup filter).
+RECORD_ONLY_CODES = {"INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY", "FIELD_INTEGRITY_EXCEPTION"}
+
+
+def record_error(code: str, message: str = "", *, fields=None) -> SalesforceError:
+    """Our exception for one record's error in a write answer (Collections or Bulk): a
+    record-only error never raises a banner; the rest are classified as whole-call errors are."""
+    if code in RECORD_ONLY_CODES or code.startswith("CANNOT_"):
+        return SalesforceError(message, code=code, fields=fields)
+    return error_for(code, message, fields=fields)
 
 
 def record_errors(raw: list[dict] | None) -> list[tuple[str, str, list[str]]]:
@@ -354,7 +394,17 @@ def is_lookup_error(errors: list[tuple[str, str, list[str]]]) -> bool:
     return any(f and f != "Id" for _, _, fields in errors for f in fields)
 
 
-def record_gone(errors: list[tuple[str, str, list[str]]]) -> bool:
+# Codes an update answers both for "this record is deleted" and for "the record a lookup you
+# set is deleted or was merged away"; with an empty ``fields`` the two cannot be told apart.
+AMBIGUOUS_GONE_CODES = {"ENTITY_IS_DELETED", "INVALID_CROSS_REFERENCE_KEY"}
+
+
+def record_gone(errors: list[tuple[str, str, list[str]]], *, relinked: bool = False) -> bool:
     """True when an update was refused because the record was deleted in Salesforce: the
-    writers then create it again. A refused lookup (its Contact is gone) is not that."""
-    return bool({code for code, _, _ in errors} & RECORD_GONE_CODES) and not is_lookup_error(errors)
+    writers then create it again. A refused lookup (its Contact is gone) is not that, nor is
+    an ambiguous refusal of an update that also set a lookup (``relinked``): its target may be
+    the deleted one, and re-creating over a record that still exists would make a duplicate."""
+    codes = {code for code, _, _ in errors}
+    if not codes & RECORD_GONE_CODES or is_lookup_error(errors):
+        return False
+    return not (relinked and codes <= AMBIGUOUS_GONE_CODES)

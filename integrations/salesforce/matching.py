@@ -81,6 +81,8 @@ class Match:
 class MatchConfig:
     contact_object: str = "Contact"
     email_field: str = "Email"
+    # False once Salesforce said the user cannot read Leads: no Lead query is sent.
+    leads: bool = True
 
     @property
     def is_custom(self) -> bool:
@@ -178,6 +180,9 @@ def _donor_id18(donor_id: str) -> str | None:
 def match_contacts(client, items: list[MatchInput], *, config: MatchConfig = MatchConfig()) -> dict:
     """``{item.key: Match}`` for every item, with at most a few queries per chunk of values.
 
+    A user who cannot read Leads makes the Lead queries fail with ``errors.ObjectNotReadable``;
+    the caller notes it and asks again with ``config.leads`` off (``batch.leads_optional``).
+
     1. Donor IDs are validated once (``contacts.salesforce_ids``) and split by object.
     2. Round one: the Donor IDs, and the Contact emails of contacts without a usable Donor ID
        (independent of each other, so asked together).
@@ -243,7 +248,7 @@ class _Matching:
         self.first_emails = self.by_email(with_donor)
         contact_rows, lead_rows, self.first_rows = query_specs(self.client, [
             (self.contact_id_soql, self.by_contact_id),
-            (LEAD_ID_SOQL, self.by_lead_id),
+            (LEAD_ID_SOQL, self.by_lead_id if self.config.leads else {}),
             (self.contact_email_soql, self.first_emails),
         ])
         for row in contact_rows:
@@ -264,7 +269,7 @@ class _Matching:
             return []
         contact_pending = {e: keys for e, keys in pending.items() if e not in self.first_emails}
         email_rows, lead_rows = query_specs(
-            self.client, [(self.contact_email_soql, contact_pending), (LEAD_EMAIL_SOQL, pending)]
+            self.client, [(self.contact_email_soql, contact_pending), (LEAD_EMAIL_SOQL, pending if self.config.leads else {})]
         )
         self.apply_contact_emails(contact_pending, email_rows)
         return lead_rows
@@ -308,16 +313,24 @@ def _newest_by_email(rows: list[dict], email_field: str, pending: dict) -> dict[
     return {email: _newest(grouped[email]) for email in pending if email in grouped}
 
 
+# A converted Lead cannot be referenced in a lookup ("cannot reference converted lead",
+# Salesforce Help 000384333), so Lead__c never holds one as the only link.
+CONVERTED_LEAD_NOTE = "converted-lead"
+
+
 def _lead_match(row: dict, method: str, config: MatchConfig) -> Match:
     """An unconverted Lead links through Lead__c; a converted one through its Contact.
 
-    With a custom contact object a converted Lead's Contact is not that object, so the Lead
-    itself is linked.
+    A converted Lead whose Contact cannot be linked (a custom contact object's lookup cannot
+    hold a Contact; no ConvertedContactId) matches nobody, and the send says why
+    (``records.mark_unmatched``).
     """
-    if row.get("IsConverted") and row.get("ConvertedContactId") and not config.is_custom:
+    if not row.get("IsConverted"):
+        return Match(method, lead_id=row["Id"])
+    if row.get("ConvertedContactId") and not config.is_custom:
         method = "email_converted_lead" if method == "email_lead" else method
         return Match(method, contact_id=row["ConvertedContactId"])
-    return Match(method, lead_id=row["Id"])
+    return Match(note=CONVERTED_LEAD_NOTE)
 
 
 # --- what matching costs (the re-sync estimate, ``estimate.py``) ---------------------------

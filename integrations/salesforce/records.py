@@ -17,7 +17,7 @@ from django.utils import timezone
 from psycopg2.extras import execute_values
 
 from ..models import SalesforceRecord, SyncRun
-from . import errors, values
+from . import errors, matching, values
 from .context import RunContext
 
 Status = SalesforceRecord.Status
@@ -26,6 +26,11 @@ NO_MATCH_CODE = "NO_MATCH"
 NO_MATCH_MESSAGE = "No Salesforce Contact or Lead has this email."
 INVALID_DONOR_ID_CODE = "INVALID_DONOR_ID"
 INVALID_DONOR_ID_MESSAGE = "The contact's Donor ID is not a valid Salesforce ID, and no Contact or Lead has the email."
+CONVERTED_LEAD_CODE = "CONVERTED_LEAD"
+CONVERTED_LEAD_MESSAGE = (
+    "The matching Lead was converted, and Salesforce does not let a record link a converted Lead; "
+    "its Contact cannot be linked here either (the lookup points at another object, or the Lead has no Contact)."
+)
 
 # The run's counters, stored with each batch.
 RUN_COUNTS = ("due", "created", "updated", "adopted", "unmatched", "failed", "invalid_donor_ids")
@@ -68,7 +73,9 @@ def forget(ctx: RunContext, send_ids: list[int]) -> None:
 def mark_unmatched(ctx: RunContext, r: SalesforceRecord) -> None:
     """A send no Contact or Lead matched: not written, listed on the health page with why."""
     r.status = Status.UNMATCHED
-    if r.donor_id_invalid:
+    if r.match_note == matching.CONVERTED_LEAD_NOTE:
+        r.error_code, r.error_message = CONVERTED_LEAD_CODE, CONVERTED_LEAD_MESSAGE
+    elif r.donor_id_invalid:
         r.error_code, r.error_message = INVALID_DONOR_ID_CODE, INVALID_DONOR_ID_MESSAGE
     else:
         r.error_code, r.error_message = NO_MATCH_CODE, NO_MATCH_MESSAGE
@@ -135,7 +142,7 @@ def _store_failure(ctx: RunContext, r: SalesforceRecord, out) -> errors.Salesfor
     r.attempt_marker, r.attempt_at = "", None  # Salesforce answered: the outcome is known
     if out.record_id == "" and r.record_id:  # the record was deleted and re-creating failed
         r.record_id = ""
-    return errors.error_for(code, message, fields=fields)
+    return errors.record_error(code, message, fields=fields)
 
 
 def store_batch(ctx: RunContext, records) -> None:

@@ -182,7 +182,7 @@ def _sync(ctx: RunContext) -> None:
     finally:
         writer.close()
     run.outcome = Outcome.PARTIAL if run.failed else Outcome.OK
-    banners.connection_record_success(connection=conn)
+    connection.connection_lead_access(connection=conn, error=ctx.lead_access_error)
 
 
 def _preflight(ctx: RunContext) -> bool:

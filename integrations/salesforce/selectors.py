@@ -20,7 +20,7 @@ from django.utils import timezone
 from engagement.models import EngagementEvent
 
 from ..models import SalesforceConnection, SalesforceRecord, SupportEvent, SyncRun
-from . import charts, progress
+from . import charts, matching, progress, records
 from .status import PAUSED, state_of, sync_status
 from .values import BLANK_REQUIRED_CODE
 
@@ -76,7 +76,7 @@ def record_totals(*, portal, org_id: str) -> dict:
         unmatched=Count("id", filter=Q(status=S.UNMATCHED)),
         failed=Count("id", filter=Q(status=S.FAILED)),
         invalid_donor_ids=Count("id", filter=Q(donor_id_invalid=True)),
-        ambiguous=Count("id", filter=Q(match_note__gt="")),
+        ambiguous=Count("id", filter=Q(match_note__gt="") & ~Q(match_note=matching.CONVERTED_LEAD_NOTE)),
     )
 
 
@@ -240,6 +240,8 @@ def _record_label(rec: SalesforceRecord, newer: bool) -> str:
         return "In Salesforce; newer activity goes in the next run."
     if rec.status == S.SYNCED:
         return "Up to date in Salesforce."
+    if rec.status == S.UNMATCHED and rec.error_code == records.CONVERTED_LEAD_CODE:
+        return rec.error_message
     if rec.status == S.UNMATCHED:
         return REASONS[reason_of(rec)] + "."
     if rec.status == S.FAILED and rec.error_code == BLANK_REQUIRED_CODE:

@@ -132,8 +132,9 @@ def test_lookup_to_a_converted_lead_is_refused_per_record(ctl, sf):
         {"LastName": "L", "Company": "C", "IsConverted": True, "ConvertedContactId": cid},
         {"LastName": "M", "Company": "C"},
     ])
+    ctl.config(refuse_converted_lead_lookups=False)
     assert create(sf, [tv(Lead__c=converted)])[0]["success"] is True  # switch off: allowed
-    ctl.config(refuse_converted_lead_lookups=True)
+    ctl.config(refuse_converted_lead_lookups=True)  # the default, as Salesforce
     results = create(sf, [tv(Lead__c=converted), tv(Lead__c=open_lead), tv(Contact__c=cid)])
     assert error_of(results[0]) == {"statusCode": "CANNOT_UPDATE_CONVERTED_LEAD", "message": "cannot reference converted lead", "fields": []}
     assert results[1]["success"] is True and results[2]["success"] is True
@@ -186,3 +187,14 @@ def test_identity_stays_on_the_login_host_while_the_instance_is_elsewhere(ctl, h
 def test_strict_switches_are_all_accepted_together(ctl):
     config = ctl.config(**STRICT)
     assert {k: config[k] for k in STRICT} == STRICT
+
+
+def test_reject_record_fault_fails_only_the_matching_record(ctl, sf):
+    ctl.fault("reject_record", count=1, field="Event_Name__c", value="Gala",
+              code="FIELD_INTEGRITY_EXCEPTION", message="Value does not exist or does not match filter criteria.",
+              fields=["Contact__c"])
+    results = create(sf, [tv(Event_Name__c="Gala"), tv(Event_Name__c="Other"), tv(Event_Name__c="Gala")])
+    assert error_of(results[0]) == {"statusCode": "FIELD_INTEGRITY_EXCEPTION",
+                                    "message": "Value does not exist or does not match filter criteria.",
+                                    "fields": ["Contact__c"]}
+    assert results[1]["success"] is True and results[2]["success"] is True  # count=1 is spent

@@ -167,7 +167,7 @@ def _send_ids_for(ctx: RunContext, job, keys: list[str]) -> dict[str, int]:
     )
 
 
-def _row_outcome(job, kind: str, sid: int, row: list[str], rows: _Rows) -> WriteOutcome | None:
+def _row_outcome(job, kind: str, sid: int, row: list[str], rows: _Rows, lookups=()) -> WriteOutcome | None:
     """A result row's outcome; None when an update found the record deleted in Salesforce."""
     if kind == "successfulResults":
         created = job.operation == "insert" or (
@@ -175,7 +175,8 @@ def _row_outcome(job, kind: str, sid: int, row: list[str], rows: _Rows) -> Write
         )
         return WriteOutcome(sid, True, rows.cell(row, "sf__Id") or rows.cell(row, "Id"), created=created)
     error = errors.bulk_row_error(rows.cell(row, "sf__Error"))
-    if job.operation == "update" and errors.record_gone([error]):
+    relinked = any(rows.cell(row, f) for f in lookups)
+    if job.operation == "update" and errors.record_gone([error], relinked=relinked):
         return None
     return WriteOutcome(sid, False, rows.cell(row, "Id") if job.operation == "update" else "", error=error)
 
@@ -190,7 +191,7 @@ def _store_chunk(ctx: RunContext, job, kind: str, rows: _Rows, chunk: list[list[
         if sid is None:
             log.warning("Bulk job result row with unknown key %r", key)
             continue
-        outcome = _row_outcome(job, kind, sid, row, rows)
+        outcome = _row_outcome(job, kind, sid, row, rows, lookups=(ctx.lookup_field, "Lead__c"))
         if outcome is None:
             gone.append(sid)  # deleted in Salesforce: create it again (as write_batch does)
         else:
