@@ -72,7 +72,7 @@ class EmbeddedPostgres:
         try:
             # Its own session: Ctrl-C in the terminal stops the clients first; stop() ends the server.
             self.proc = subprocess.Popen(
-                args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True, user=self.user,
+                args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True, **process.run_as(self.user),
                 # SIGINT is PostgreSQL's fast shutdown: clients are disconnected, data is flushed.
                 preexec_fn=process.die_with_parent(signal.SIGINT),
             )
@@ -122,7 +122,7 @@ class EmbeddedPostgres:
         ]
         if not self.durable:
             cmd.append("--no-sync")
-        out = subprocess.run(cmd, capture_output=True, text=True, user=self.user)
+        out = subprocess.run(cmd, capture_output=True, text=True, **process.run_as(self.user))
         if out.returncode != 0:
             raise RuntimeError(f"initdb {self.data_dir} failed:\n{out.stdout}\n{out.stderr}")
 

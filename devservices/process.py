@@ -55,3 +55,14 @@ def stop(proc: subprocess.Popen | None, sig: int = signal.SIGTERM, timeout: floa
 def unprivileged_user() -> str | None:
     """PostgreSQL refuses to run as root (CI runs as root): run it as ``nobody`` there."""
     return "nobody" if hasattr(os, "geteuid") and os.geteuid() == 0 else None
+
+
+def run_as(user: str | None) -> dict:
+    """``subprocess`` arguments that run a child as ``user`` with that user's own group and
+    no other: with root's groups kept, a folder that is ``0701 root:root`` (``mktemp -d``
+    with o+x) would refuse it through its group bits."""
+    if user is None:
+        return {}
+    import pwd
+
+    return {"user": user, "group": pwd.getpwnam(user).pw_gid, "extra_groups": []}
